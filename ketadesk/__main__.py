@@ -1,0 +1,3 @@
+from ketadesk.app import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Data sources: the plugin contract and the built-in sources. Qt-free."""
