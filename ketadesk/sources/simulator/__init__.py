@@ -1,0 +1,1 @@
+"""The built-in physiological simulator: the default source, always labelled SIMULATED."""

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import math
+
+from ketadesk.core.clock import FakeClock
+from ketadesk.core.session import Session
+from ketadesk.sources.base import NumericSample, Provenance, SampleBatch, SourceInfo, StatusEvent
+
+INFO = SourceInfo("test", "test source", ("hr", "spo2"), Provenance.LIVE)
+
+
+def test_invalid_values_are_kept_flagged_and_leave_a_gap_in_the_trend() -> None:
+    s = Session(FakeClock(), INFO)
+    s.ingest(SampleBatch(numerics=(NumericSample("spo2", 1.0, 97.0),
+                                   NumericSample("spo2", 2.0, 0.0),  # probe with no signal
+                                   NumericSample("hr", 2.0, float("nan")),
+                                   NumericSample("hr", 3.0, 700.0))))
+    assert s.readings["spo2"].value == 0.0 and not s.readings["spo2"].valid
+    assert not s.readings["hr"].valid
+    _, v = s.buffers.series("spo2", 0, 10)
+    assert v[0] == 97.0 and math.isnan(v[1])
+
+
+def test_status_events_mark_sensors_off_and_become_session_events() -> None:
+    s = Session(FakeClock(), INFO)
+    s.ingest(SampleBatch(status=(StatusEvent(5.0, "probe_off", "spo2"),)))
+    assert "spo2" in s.snapshot(5.0).sensor_off
+    events = s.tick(5.0)
+    assert [e.kind for e in events] == ["source"] and "probe_off" in events[0].detail
+    assert s.tick(6.0) == []  # delivered once
+    s.ingest(SampleBatch(status=(StatusEvent(9.0, "probe_on", "spo2"),)))
+    assert "spo2" not in s.snapshot(9.0).sensor_off
+
+
+def test_unknown_channels_are_ignored() -> None:
+    s = Session(FakeClock(), INFO)
+    s.ingest(SampleBatch(numerics=(NumericSample("abp", 1.0, 120.0),)))
+    assert "abp" not in s.readings
