@@ -215,6 +215,7 @@ def load_csv(path: Path | str) -> Recording:
         raise SourceError(
             f"{path}: line {line}: t_s must start at 0 or later and increase on every row"
         )
+    _frozen(t_s)  # one read-only time array shared by every channel of the file
 
     numerics: dict[str, NumericSeries] = {}
     skipped: list[str] = []
@@ -230,9 +231,7 @@ def load_csv(path: Path | str) -> Recording:
         if cid in numerics:
             raise SourceError(f"{path}: two columns map to channel {cid} (second: {header!r})")
         raw = _csv_column(path, lines, [r[i] for r in cells], header)
-        numerics[cid] = NumericSeries(
-            _frozen(t_s.copy()), _frozen(_as_channel_values(cid, raw, factor))
-        )
+        numerics[cid] = NumericSeries(t_s, _frozen(_as_channel_values(cid, raw, factor)))
     if not numerics:
         raise SourceError(
             f"{path}: no column names a known channel (found {', '.join(columns[1:]) or 'none'});"
