@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from ketadesk.core.channels import CHANNELS
 from ketadesk.core.clock import Clock
+from ketadesk.core.config import resource_path
 from ketadesk.sources.base import (
     EMPTY_BATCH,
     ConnectionState,
@@ -57,6 +59,10 @@ class ReplaySource:
         SourceOption("loop", "start again from the beginning at the end", "no", ("yes", "no")),
         SourceOption("start_s", "seconds into the recording to start from", "0"),
     )
+    # A shipped demo recording, so the contract test runs on a machine without peers.
+    contract_test_options: ClassVar[dict[str, str]] = {
+        "path": str(resource_path("recordings", "demo_simulated_10min.csv"))
+    }
 
     def __init__(self, **options: str) -> None:
         opts = parse_options(self.options, options)
