@@ -80,7 +80,7 @@ class RestingModel:
 class SimulatorSource:
     """Default source: a simulated adult patient."""
 
-    options = (
+    options: tuple[SourceOption, ...] = (
         SourceOption("seed", "random seed; the same seed gives the same patient", "1"),
         SourceOption("nibp_interval_min", "minutes between automatic NIBP cycles", "5"),
     )
