@@ -3,6 +3,7 @@
 Keys: a digit scores the current item and moves on; Backspace or Up goes back; Down skips;
 Delete clears; Enter saves as complete (only when every item is answered); Alt+P saves as
 partial. Items rated from the clinician's observation are marked in text, not only colour.
+Scores above 9 (no shipped scale has them) can be entered with the value buttons only.
 The form knows nothing of the session: it emits `entry_saved(answers, status)` and the
 caller records it (core AssessmentLog); if the caller refuses it, show_error() unlocks the
 form with the message so nothing typed is lost.
