@@ -21,7 +21,7 @@ from ketadesk.core.dose import (
     load_dose_settings,
 )
 
-EXACT = {"rel": 1e-12}
+REL = 1e-12
 
 
 def conc(
@@ -81,7 +81,7 @@ def test_worked_bag_example_runs_at_150_ml_per_h() -> None:
     assert n is not None
     assert n.rate_ml_per_h == 150.0
     assert n.volume_ml == 100.0
-    assert n.concentration_mg_per_ml == pytest.approx(0.35, **EXACT)
+    assert n.concentration_mg_per_ml == pytest.approx(0.35, rel=REL)
     assert check_plan(bag()).findings == ()
 
 
@@ -91,28 +91,28 @@ def test_every_preset_follows_the_domain_formulas(preset: float, mg_per_ml: floa
     n = compute_numbers(conc(weight=80.0, dose_mg_per_kg=preset, mg_per_ml=mg_per_ml))
     assert n is not None
     dose_mg = 80.0 * preset
-    assert n.dose_mg == pytest.approx(dose_mg, **EXACT)
-    assert n.dose_mg_per_h == pytest.approx(dose_mg / (40 / 60), **EXACT)
-    assert n.rate_ml_per_h == pytest.approx(dose_mg / mg_per_ml / (40 / 60), **EXACT)
-    assert n.volume_ml == pytest.approx(dose_mg / mg_per_ml, **EXACT)
+    assert n.dose_mg == pytest.approx(dose_mg, rel=REL)
+    assert n.dose_mg_per_h == pytest.approx(dose_mg / (40 / 60), rel=REL)
+    assert n.rate_ml_per_h == pytest.approx(dose_mg / mg_per_ml / (40 / 60), rel=REL)
+    assert n.volume_ml == pytest.approx(dose_mg / mg_per_ml, rel=REL)
 
 
 def test_custom_dose_and_duration() -> None:
     n = compute_numbers(conc(weight=62.0, dose_mg_per_kg=0.6, minutes=60, mg_per_ml=0.5))
     assert n is not None
-    assert n.dose_mg == pytest.approx(37.2, **EXACT)
-    assert n.dose_mg_per_h == pytest.approx(37.2, **EXACT)
-    assert n.rate_ml_per_h == pytest.approx(74.4, **EXACT)
-    assert n.volume_ml == pytest.approx(74.4, **EXACT)
+    assert n.dose_mg == pytest.approx(37.2, rel=REL)
+    assert n.dose_mg_per_h == pytest.approx(37.2, rel=REL)
+    assert n.rate_ml_per_h == pytest.approx(74.4, rel=REL)
+    assert n.volume_ml == pytest.approx(74.4, rel=REL)
 
 
 def test_pounds_are_converted_to_kg() -> None:
     n = compute_numbers(conc(weight=154.0, unit=WeightUnit.LB))
     assert n is not None
-    assert n.weight_kg == pytest.approx(154.0 * 0.45359237, **EXACT)
-    assert n.dose_mg == pytest.approx(154.0 * 0.45359237 * 0.5, **EXACT)
+    assert n.weight_kg == pytest.approx(154.0 * 0.45359237, rel=REL)
+    assert n.dose_mg == pytest.approx(154.0 * 0.45359237 * 0.5, rel=REL)
     back = compute_numbers(conc(weight=70.0 / LB_TO_KG, unit=WeightUnit.LB))
-    assert back is not None and back.dose_mg == pytest.approx(35.0, **EXACT)
+    assert back is not None and back.dose_mg == pytest.approx(35.0, rel=REL)
 
 
 def test_numbers_are_none_when_not_computable() -> None:
