@@ -55,8 +55,9 @@ def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None
     session = Session(clock, source.info, BufferConfig(buffers["numeric_hours"],
                                                        buffers["waveform_hours"]))
     pipeline = Pipeline(source, session, sink)
+    started = session.started_wall.astimezone().strftime("%Y-%m-%d %H:%M")
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
-                        trend_minutes=display["trend_minutes"])
+                        trend_minutes=display["trend_minutes"], started_text=started)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
     return Dashboard(clock, source, session, pipeline, window, controller)
 

@@ -13,10 +13,14 @@ from datetime import datetime
 
 import numpy as np
 
+from ketadesk.core.assessments import AssessmentLog, AssessmentSchedule, ScheduleStatus
 from ketadesk.core.buffer import BufferSet
 from ketadesk.core.channels import CHANNELS, NUMERIC_IDS, WAVEFORM_IDS, Kind
 from ketadesk.core.clock import Clock
+from ketadesk.core.dose import DosePlan
 from ketadesk.core.events import SessionEvent
+from ketadesk.core.infusion import Infusion, InfusionError, InfusionSettings, InfusionSnapshot
+from ketadesk.core.scales import ScaleDefinition, load_scales
 from ketadesk.sources.base import SampleBatch, SourceInfo, StatusEvent
 
 
@@ -36,6 +40,8 @@ class SessionSnapshot:
     source: SourceInfo
     readings: dict[str, Reading]
     sensor_off: frozenset[str]  # channels whose probe or leads the source reports off
+    infusion: InfusionSnapshot | None  # None until a plan is confirmed
+    assessments: ScheduleStatus
 
 
 @dataclass
@@ -56,7 +62,9 @@ class BufferConfig:
 
 class Session:
     def __init__(
-        self, clock: Clock, source: SourceInfo, buffers: BufferConfig | None = None
+        self, clock: Clock, source: SourceInfo, buffers: BufferConfig | None = None,
+        *, scales: dict[str, ScaleDefinition] | None = None,
+        infusion_settings: InfusionSettings | None = None,
     ) -> None:
         self.clock = clock
         self.source = source
@@ -66,6 +74,24 @@ class Session:
         self.sensor_off: set[str] = set()
         self.events: list[SessionEvent] = []
         self._pending: list[SessionEvent] = []
+        self.infusion: Infusion | None = None
+        self._infusion_settings = infusion_settings
+        self.scales = scales if scales is not None else load_scales()
+        self.assessments = AssessmentLog(self.scales, clock)
+        self.schedule = AssessmentSchedule.from_defaults(self.scales)
+        self.nibp_cycles_s: list[float] = []
+        # Who is at the chair: set by the session set-up, stamped on every action.
+        self.clinician = ""
+        self.patient_id = ""
+
+    # -- the plan --------------------------------------------------------------------------
+    def set_plan(self, plan: DosePlan) -> Infusion:
+        """Attach the confirmed plan; the infusion can then be started. Only once a session."""
+        if self.infusion is not None and self.infusion.phase.name != "BASELINE":
+            raise InfusionError(
+                f"the infusion is already {self.infusion.phase.name}; a new plan needs a new session")
+        self.infusion = Infusion(plan, self.clock, self._infusion_settings)
+        return self.infusion
 
     # -- input -----------------------------------------------------------------------------
     def ingest(self, batch: SampleBatch) -> None:
@@ -75,6 +101,8 @@ class Session:
                 continue
             valid = ch.is_valid(s.value)
             self.readings[s.channel] = Reading(s.channel, s.t_s, s.value, valid)
+            if s.channel == "nibp_sys" and valid:
+                self.nibp_cycles_s.append(s.t_s)
             self.buffers.buffer(s.channel).append(s.t_s, s.value if valid else np.nan)
         for w in batch.waveforms:
             if w.channel in self.buffers:
@@ -104,10 +132,23 @@ class Session:
     # -- time ------------------------------------------------------------------------------
     def tick(self, now_s: float) -> list[SessionEvent]:
         """Advance time-driven logic; return the events produced since the last tick."""
-        out, self._pending = self._pending, []
-        return out
+        out, self._pending = self._pending, []  # already in self.events
+        new: list[SessionEvent] = []
+        if self.infusion is not None:
+            new.extend(self.infusion.tick(now_s))
+        new.extend(self.assessments.drain_events())
+        self.events.extend(new)
+        return out + new
 
     # -- output ----------------------------------------------------------------------------
     def snapshot(self, now_s: float) -> SessionSnapshot:
+        inf = self.infusion.snapshot(now_s) if self.infusion is not None else None
         return SessionSnapshot(now_s, self.source, dict(self.readings),
-                               frozenset(self.sensor_off))
+                               frozenset(self.sensor_off), inf, self.assessment_status(now_s))
+
+    def assessment_status(self, now_s: float) -> ScheduleStatus:
+        inf = self.infusion.snapshot(now_s) if self.infusion is not None else None
+        return self.schedule.status(
+            inf.started_at_s if inf else None, self.nibp_cycles_s, now_s,
+            infusion_end_s=inf.ended_at_s if inf else None,
+            done=self.assessments.completed_timepoints())

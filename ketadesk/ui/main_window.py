@@ -6,7 +6,10 @@ collaborators of its own, so tests can hand it a session on a fake clock.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -29,6 +32,12 @@ from ketadesk.ui.widgets.waveform_strip import WaveformStrip
 STALE_S = 10.0
 
 
+class Panel(Protocol):
+    """A feature panel (infusion, alarms, scales): redrawn from each snapshot."""
+
+    def refresh(self, snap: SessionSnapshot) -> None: ...
+
+
 def format_clock(seconds: float) -> str:
     s = int(max(0.0, seconds))
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
@@ -36,8 +45,9 @@ def format_clock(seconds: float) -> str:
 
 class MainWindow(QMainWindow):
     def __init__(self, source: SourceInfo, provider: SeriesProvider, *, sweep_s: float = 8.0,
-                 trend_minutes: float = 60.0) -> None:
+                 trend_minutes: float = 60.0, started_text: str = "") -> None:
         super().__init__()
+        self._started_text = started_text
         self.source = source
         self.provider = provider
         self.setWindowTitle(self._title())
@@ -72,6 +82,8 @@ class MainWindow(QMainWindow):
         left.addWidget(self.ecg, 2)
         left.addWidget(self.pleth, 2)
         left.addWidget(self.trends, 5)
+        self.below_trends = QVBoxLayout()
+        left.addLayout(self.below_trends)
 
         tiles = QGridLayout()
         tiles.addWidget(self.tiles["hr"], 0, 0, 1, 2)
@@ -83,7 +95,6 @@ class MainWindow(QMainWindow):
         # Feature panels (infusion, alarms, scales) are added to these by the composition root.
         self.side = QVBoxLayout()
         self.side.addLayout(tiles)
-        self.side.addStretch(1)
         self.top = QVBoxLayout()
 
         body = QHBoxLayout()
@@ -102,6 +113,19 @@ class MainWindow(QMainWindow):
         central = QWidget()
         central.setLayout(root)
         self.setCentralWidget(central)
+
+        self.panels: list[Panel] = []
+        bar = self.menuBar()
+        self.menus = {name: bar.addMenu(f"&{name}") for name in ("File", "Session", "View", "Help")}
+
+    def add_panel(self, widget: QWidget, where: QBoxLayout, stretch: int = 0) -> None:
+        """Place a feature panel (top: above everything; side: right column; below_trends).
+
+        A widget with a refresh(snapshot) method is redrawn with the rest of the window.
+        """
+        where.addWidget(widget, stretch)
+        if callable(getattr(widget, "refresh", None)):
+            self.panels.append(widget)  # type: ignore[arg-type]
 
     def _title(self) -> str:
         tag = {Provenance.SIMULATED: " \u2014 SIMULATION", Provenance.REPLAY: " \u2014 REPLAY"}
@@ -123,9 +147,11 @@ class MainWindow(QMainWindow):
         self.tiles["etco2"].set_value(self._fmt(r.get("etco2"), now))
         self.tiles["temp"].set_value(self._fmt(r.get("temp"), now, digits=1))
         self._refresh_nibp(r, snap)
-        wall = snap.now_s
         self.status.setText(
-            f"Source: {snap.source.description}  \u00b7  session time {format_clock(wall)}")
+            f"Source: {snap.source.description}  \u00b7  started "
+            f"{self._started_text}")
+        for panel in self.panels:
+            panel.refresh(snap)
 
     @staticmethod
     def _fmt(reading: Reading | None, now: float, off: bool = False, digits: int = 0) -> str | None:

@@ -36,3 +36,30 @@ def test_unknown_channels_are_ignored() -> None:
     s = Session(FakeClock(), INFO)
     s.ingest(SampleBatch(numerics=(NumericSample("abp", 1.0, 120.0),)))
     assert "abp" not in s.readings
+
+
+def test_infusion_and_scale_events_flow_through_tick_once() -> None:
+    from ketadesk.core.dose import PlanInputs, confirm_plan
+    from ketadesk.core.assessments import EntryStatus
+
+    clock = FakeClock()
+    s = Session(clock, INFO)
+    decision = confirm_plan(PlanInputs(70, 0.5, concentration_mg_per_ml=1.0), who="AB")
+    assert decision.plan is not None
+    inf = s.set_plan(decision.plan)
+    kinds = [e.kind for e in s.tick(0.0)]
+    assert "plan" in kinds
+    s.assessments.record("cadss", [0] * 23, EntryStatus.COMPLETE, who="AB",
+                         timepoint_id="cadss@baseline")
+    clock.advance(60)
+    inf.start(who="AB")
+    clock.advance(40 * 60)
+    kinds = [e.kind for e in s.tick(clock.now())]
+    assert kinds.count("scale") == 1 and "phase" in kinds
+    snap = s.snapshot(clock.now())
+    assert snap.infusion is not None and snap.infusion.phase.name == "COMPLETE"
+    assert snap.infusion.delivered_mg == 35.0
+    assert s.tick(clock.now()) == []
+    assert len(s.events) == len({id(e) for e in s.events})
+    done = {t.id for t in snap.assessments.done}
+    assert "cadss@baseline" in done
