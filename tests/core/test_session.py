@@ -39,8 +39,8 @@ def test_unknown_channels_are_ignored() -> None:
 
 
 def test_infusion_and_scale_events_flow_through_tick_once() -> None:
-    from ketadesk.core.dose import PlanInputs, confirm_plan
     from ketadesk.core.assessments import EntryStatus
+    from ketadesk.core.dose import PlanInputs, confirm_plan
 
     clock = FakeClock()
     s = Session(clock, INFO)
