@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ketadesk.cli.gui_cmd",
     "ketadesk.cli.sources_cmd",
     "ketadesk.cli.record_cmd",
+    "ketadesk.cli.limits_cmd",
 )
 
 
