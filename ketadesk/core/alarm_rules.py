@@ -231,6 +231,12 @@ def _number(value: Any, where: str) -> float:
     return float(value)
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise AlarmConfigError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 def _parse_rule(raw: Mapping[str, Any], index: int) -> LimitRule:
     where = f"alarms.rules[{index}]"
     unknown = sorted(set(raw) - _RULE_KEYS)
@@ -250,10 +256,10 @@ def _parse_rule(raw: Mapping[str, Any], index: int) -> LimitRule:
         when=when,
         threshold=_number(raw["threshold"], f"{where}.threshold"),
         priority=Priority.parse(raw["priority"], where),
-        relative=bool(raw.get("relative", False)),
+        relative=_flag(raw.get("relative", False), f"{where}.relative"),
         delay_s=_number(raw.get("delay_s", 0.0), f"{where}.delay_s"),
         hysteresis=_number(raw.get("hysteresis", 0.0), f"{where}.hysteresis"),
-        latching=bool(raw.get("latching", False)),
+        latching=_flag(raw.get("latching", False), f"{where}.latching"),
         source=str(raw.get("source", "")),
     )
 

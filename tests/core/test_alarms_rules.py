@@ -112,6 +112,7 @@ def test_shipped_section_parses_and_is_documented() -> None:
         (lambda s: s["rules"][0].update(threshold=400.0), "outside the plausible range"),
         (lambda s: s["rules"][0].update(threshold="165"), "must be a number"),
         (lambda s: s["rules"][0].update(colour="red"), "unknown key(s) colour"),
+        (lambda s: s["rules"][0].update(latching="no"), "latching must be true or false"),
         (lambda s: s["rules"][0].update(delay_s=-1.0), "delay_s -1.0 must be between"),
         (lambda s: s["rules"].append(dict(s["rules"][0])), "appears twice"),
         (lambda s: s["rules"][2].update(threshold=170.0), "must be below high limit"),
