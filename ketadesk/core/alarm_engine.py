@@ -26,6 +26,7 @@ from ketadesk.core.alarm_rules import (
     LimitRule,
     Priority,
     default_config,
+    fmt,
     validate_rules,
 )
 from ketadesk.core.channels import CHANNELS, Kind
@@ -169,10 +170,6 @@ def _check_who(who: str) -> str:
     return initials.upper()
 
 
-def _fmt(x: float) -> str:
-    return f"{round(x, 1):g}"
-
-
 class AlarmEngine:
     """Alarm rules applied to a session's data; see the module docstring."""
 
@@ -227,7 +224,7 @@ class AlarmEngine:
         if not ch.is_valid(mean):
             raise AlarmCommandError(
                 f"baseline {mean} for {ch.label} is not a plausible value "
-                f"({_fmt(ch.plausible_min)}-{_fmt(ch.plausible_max)} {ch.unit})"
+                f"({fmt(ch.plausible_min)}-{fmt(ch.plausible_max)} {ch.unit})"
             )
         self._baselines[channel] = float(mean)
 
@@ -344,7 +341,7 @@ class AlarmEngine:
         who = _check_who(who)
         self._pause_until_s = now_s + self._config.audio_pause_s
         self._pause_seq = self._seq
-        msg = (f"audio paused {_fmt(self._config.audio_pause_s)} s "
+        msg = (f"audio paused {fmt(self._config.audio_pause_s)} s "
                f"({len(self._alarms)} alarm(s) shown)")
         return [self._log_entry(AlarmLogEntry(now_s, "", None, LogState.AUDIO_PAUSED, None,
                                               msg, who))]
@@ -405,7 +402,7 @@ class AlarmEngine:
         unit = CHANNELS[rule.channel].unit
         return SessionEvent(
             now_s, wall_time, "limit_change",
-            f"{rule_id}: limit {_fmt(rule.threshold)} -> {_fmt(new)} {unit}".rstrip(), who,
+            f"{rule_id}: limit {fmt(rule.threshold)} -> {fmt(new)} {unit}".rstrip(), who,
             {"rule_id": rule_id, "channel": rule.channel, "old": rule.threshold, "new": new,
              "relative": rule.relative, "priority": rule.priority.value},
         )
@@ -477,7 +474,7 @@ class AlarmEngine:
     @staticmethod
     def _message(rule: LimitRule, value: float, baseline: float | None) -> str:
         label = CHANNELS[rule.channel].label
-        return f"{label} {rule.side} {_fmt(value)} {rule.describe_limit(baseline)}"
+        return f"{label} {rule.side} {fmt(value)} {rule.describe_limit(baseline)}"
 
     def _raise(self, alarm: _Alarm) -> None:
         self._seq += 1
@@ -486,7 +483,7 @@ class AlarmEngine:
         self._entry(alarm.raised_t_s, alarm, LogState.RAISED, alarm.value, alarm.message)
 
     def _condition_gone(self, alarm: _Alarm, t_s: float, value: float | None) -> None:
-        back = "" if value is None else f" (now {_fmt(value)})"
+        back = "" if value is None else f" (now {fmt(value)})"
         if alarm.latching:
             alarm.present = False
             self._entry(t_s, alarm, LogState.CLEARED, value,

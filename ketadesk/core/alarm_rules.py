@@ -124,10 +124,10 @@ class LimitRule:
         """E.g. `>= 165 mmHg` or `>= baseline + 40 mmHg`."""
         unit = CHANNELS[self.channel].unit
         if not self.relative:
-            return f"{self.when.value} {_fmt(self.threshold)} {unit}".rstrip()
+            return f"{self.when.value} {fmt(self.threshold)} {unit}".rstrip()
         sign = "+" if self.when.is_high else "-"
-        base = "baseline" if baseline is None else f"baseline {_fmt(baseline)}"
-        return f"{self.when.value} {base} {sign} {_fmt(self.threshold)} {unit}".rstrip()
+        base = "baseline" if baseline is None else f"baseline {fmt(baseline)}"
+        return f"{self.when.value} {base} {sign} {fmt(self.threshold)} {unit}".rstrip()
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,8 @@ class AlarmConfig:
     log_capacity: int = 10_000
 
 
-def _fmt(x: float) -> str:
+def fmt(x: float) -> str:
+    """A value as shown in alarm texts: at most one decimal, no trailing zeros."""
     return f"{round(x, 1):g}"
 
 
@@ -184,17 +185,17 @@ def validate_rules(rules: Iterable[LimitRule]) -> None:
         if not math.isfinite(r.threshold):
             problems.append(f"rule {r.id}: limit must be a number, got {r.threshold}")
         elif r.relative and not 0 < r.threshold <= span:
-            problems.append(f"rule {r.id}: relative offset {_fmt(r.threshold)} {ch.unit} must be "
-                            f"above 0 and at most {_fmt(span)}")
+            problems.append(f"rule {r.id}: relative offset {fmt(r.threshold)} {ch.unit} must be "
+                            f"above 0 and at most {fmt(span)}")
         elif not r.relative and not ch.plausible_min <= r.threshold <= ch.plausible_max:
-            problems.append(f"rule {r.id}: limit {_fmt(r.threshold)} {ch.unit} is outside the "
-                            f"plausible range of {ch.label} ({_fmt(ch.plausible_min)}-"
-                            f"{_fmt(ch.plausible_max)} {ch.unit})")
+            problems.append(f"rule {r.id}: limit {fmt(r.threshold)} {ch.unit} is outside the "
+                            f"plausible range of {ch.label} ({fmt(ch.plausible_min)}-"
+                            f"{fmt(ch.plausible_max)} {ch.unit})")
         if not (math.isfinite(r.delay_s) and 0 <= r.delay_s <= 120):
             problems.append(f"rule {r.id}: delay_s {r.delay_s} must be between 0 and 120 s")
         if not (math.isfinite(r.hysteresis) and 0 <= r.hysteresis < span):
             problems.append(f"rule {r.id}: hysteresis {r.hysteresis} must be >= 0 and below "
-                            f"{_fmt(span)} {ch.unit}")
+                            f"{fmt(span)} {ch.unit}")
     for ch_id in {r.channel for r in rules}:
         absolute = [r for r in rules if r.channel == ch_id and not r.relative]
         lows = [r for r in absolute if r.side == "low"]
@@ -203,8 +204,8 @@ def validate_rules(rules: Iterable[LimitRule]) -> None:
             lo = max(lows, key=lambda r: r.threshold)
             hi = min(highs, key=lambda r: r.threshold)
             if not lo.threshold < hi.threshold:
-                problems.append(f"{ch_id}: low limit {_fmt(lo.threshold)} ({lo.id}) must be below "
-                                f"high limit {_fmt(hi.threshold)} ({hi.id})")
+                problems.append(f"{ch_id}: low limit {fmt(lo.threshold)} ({lo.id}) must be below "
+                                f"high limit {fmt(hi.threshold)} ({hi.id})")
         for same_side in (lows, highs):
             for a in same_side:
                 for b in same_side:
@@ -212,9 +213,9 @@ def validate_rules(rules: Iterable[LimitRule]) -> None:
                         a.threshold < b.threshold if a.when.is_high else a.threshold > b.threshold
                     ):
                         problems.append(
-                            f"{ch_id}: the {a.priority.value}-priority limit {_fmt(a.threshold)} "
+                            f"{ch_id}: the {a.priority.value}-priority limit {fmt(a.threshold)} "
                             f"({a.id}) must be at least as extreme as the {b.priority.value}-"
-                            f"priority limit {_fmt(b.threshold)} ({b.id})"
+                            f"priority limit {fmt(b.threshold)} ({b.id})"
                         )
     if problems:
         raise AlarmConfigError("; ".join(problems))
