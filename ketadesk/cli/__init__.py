@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ketadesk.cli.record_cmd",
     "ketadesk.cli.plan_cmd",
     "ketadesk.cli.scales_cmd",
+    "ketadesk.cli.limits_cmd",
 )
 
 
