@@ -31,6 +31,7 @@ class Pipeline:
 
     def step(self, now_s: float) -> list[SessionEvent]:
         batch = self.source.read()
+        self.session.update_connection(self.source.connection, now_s)
         if batch:
             self.session.ingest(batch)
         events = self.session.tick(now_s)

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import numpy as np
 
+from ketadesk.core.alarms import AlarmConfig, AlarmEngine, AlarmLogEntry, AlarmSnapshot
 from ketadesk.core.assessments import AssessmentLog, AssessmentSchedule, ScheduleStatus
 from ketadesk.core.buffer import BufferSet
 from ketadesk.core.channels import CHANNELS, NUMERIC_IDS, WAVEFORM_IDS, Kind
@@ -21,7 +22,7 @@ from ketadesk.core.dose import DosePlan
 from ketadesk.core.events import SessionEvent
 from ketadesk.core.infusion import Infusion, InfusionError, InfusionSettings, InfusionSnapshot
 from ketadesk.core.scales import ScaleDefinition, load_scales
-from ketadesk.sources.base import SampleBatch, SourceInfo, StatusEvent
+from ketadesk.sources.base import ConnectionState, SampleBatch, SourceInfo, StatusEvent
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class SessionSnapshot:
     sensor_off: frozenset[str]  # channels whose probe or leads the source reports off
     infusion: InfusionSnapshot | None  # None until a plan is confirmed
     assessments: ScheduleStatus
+    alarms: AlarmSnapshot
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Session:
         self, clock: Clock, source: SourceInfo, buffers: BufferConfig | None = None,
         *, scales: dict[str, ScaleDefinition] | None = None,
         infusion_settings: InfusionSettings | None = None,
+        alarm_config: AlarmConfig | None = None,
     ) -> None:
         self.clock = clock
         self.source = source
@@ -80,6 +83,10 @@ class Session:
         self.assessments = AssessmentLog(self.scales, clock)
         self.schedule = AssessmentSchedule.from_defaults(self.scales)
         self.nibp_cycles_s: list[float] = []
+        self.alarms = AlarmEngine(alarm_config)
+        self.alarms.set_source_channels(source.channels, clock.now())
+        self._connection: ConnectionState | None = None
+        self._baseline_set = False
         # Who is at the chair: set by the session set-up, stamped on every action.
         self.clinician = ""
         self.patient_id = ""
@@ -109,6 +116,13 @@ class Session:
                 self.buffers.buffer(w.channel).extend(w.times(), w.values.astype(np.float64))
         for st in batch.status:
             self._on_status(st)
+        self.alarms.on_batch(batch)
+
+    def update_connection(self, state: ConnectionState, now_s: float) -> None:
+        """The source's connection state, polled each step; the alarm engine hears changes."""
+        if state is not self._connection:
+            self._connection = state
+            self.alarms.on_connection(state, now_s)
 
     def _on_status(self, st: StatusEvent) -> None:
         if st.channel is not None and st.kind in ("probe_off", "leads_off"):
@@ -132,19 +146,47 @@ class Session:
     # -- time ------------------------------------------------------------------------------
     def tick(self, now_s: float) -> list[SessionEvent]:
         """Advance time-driven logic; return the events produced since the last tick."""
-        out, self._pending = self._pending, []  # already in self.events
         new: list[SessionEvent] = []
         if self.infusion is not None:
             new.extend(self.infusion.tick(now_s))
+            self._maybe_set_baselines()
+        out, self._pending = self._pending, []  # already in self.events
         new.extend(self.assessments.drain_events())
+        wall = self.clock.wall_time().isoformat()
+        new.extend(entry.to_event(wall) for entry in self.alarms.tick(now_s))
         self.events.extend(new)
         return out + new
+
+    # Channels whose mean over the baseline phase anchors the relative alarm limits.
+    BASELINE_CHANNELS = ("nibp_sys", "nibp_dia", "nibp_mean", "hr", "spo2", "rr")
+
+    def _maybe_set_baselines(self) -> None:
+        """When the dose starts, the baseline phase is over: its means become the baselines."""
+        if self._baseline_set or self.infusion is None:
+            return
+        started = self.infusion.snapshot().started_at_s
+        if started is None:
+            return
+        self._baseline_set = True
+        for ch in self.BASELINE_CHANNELS:
+            _, v = self.buffers.series(ch, float("-inf"), started)
+            v = v[np.isfinite(v)]
+            if len(v):
+                mean = float(np.mean(v))
+                self.alarms.set_baseline(ch, mean)
+                self.record(started, "baseline", f"{CHANNELS[ch].label} baseline {mean:.0f} "
+                            f"{CHANNELS[ch].unit} (mean of {len(v)} values)",
+                            data={"channel": ch, "mean": mean, "n": len(v)})
+
+    def alarm_log(self) -> tuple[AlarmLogEntry, ...]:
+        return self.alarms.log
 
     # -- output ----------------------------------------------------------------------------
     def snapshot(self, now_s: float) -> SessionSnapshot:
         inf = self.infusion.snapshot(now_s) if self.infusion is not None else None
         return SessionSnapshot(now_s, self.source, dict(self.readings),
-                               frozenset(self.sensor_off), inf, self.assessment_status(now_s))
+                               frozenset(self.sensor_off), inf, self.assessment_status(now_s),
+                               self.alarms.snapshot(now_s))
 
     def assessment_status(self, now_s: float) -> ScheduleStatus:
         inf = self.infusion.snapshot(now_s) if self.infusion is not None else None

@@ -26,8 +26,10 @@ def test_status_events_mark_sensors_off_and_become_session_events() -> None:
     s.ingest(SampleBatch(status=(StatusEvent(5.0, "probe_off", "spo2"),)))
     assert "spo2" in s.snapshot(5.0).sensor_off
     events = s.tick(5.0)
-    assert [e.kind for e in events] == ["source"] and "probe_off" in events[0].detail
+    assert [e.kind for e in events] == ["source", "alarm"]
+    assert "probe_off" in events[0].detail and "raised" in events[1].detail
     assert s.tick(6.0) == []  # delivered once
+    assert s.snapshot(6.0).alarms.top is not None
     s.ingest(SampleBatch(status=(StatusEvent(9.0, "probe_on", "spo2"),)))
     assert "spo2" not in s.snapshot(9.0).sensor_off
 
@@ -63,3 +65,23 @@ def test_infusion_and_scale_events_flow_through_tick_once() -> None:
     assert len(s.events) == len({id(e) for e in s.events})
     done = {t.id for t in snap.assessments.done}
     assert "cadss@baseline" in done
+
+
+def test_baseline_means_feed_relative_alarm_limits() -> None:
+    from ketadesk.core.dose import PlanInputs, confirm_plan
+
+    clock = FakeClock()
+    s = Session(clock, SourceInfo("t", "t", ("nibp_sys",), Provenance.LIVE))
+    for t, v in ((60.0, 118.0), (360.0, 122.0)):
+        s.ingest(SampleBatch(numerics=(NumericSample("nibp_sys", t, v),)))
+    plan = confirm_plan(PlanInputs(70, 0.5, concentration_mg_per_ml=1.0)).plan
+    assert plan is not None
+    clock.set(400.0)
+    s.set_plan(plan).start(who="AB")
+    events = s.tick(400.0)
+    assert s.alarms.baseline("nibp_sys") == 120.0
+    assert any(e.kind == "baseline" and "120" in e.detail for e in events)
+    # baseline 120 + 40 = 160: below the absolute 165 limit, so only the relative rule fires
+    s.ingest(SampleBatch(numerics=(NumericSample("nibp_sys", 900.0, 161.0),)))
+    alarms = s.snapshot(900.0).alarms
+    assert alarms.top is not None and alarms.top.channel == "nibp_sys"
