@@ -1,0 +1,1 @@
+"""The simulated patient: PK/PD model, scenarios and the sample-producing source. Qt-free."""
