@@ -186,14 +186,13 @@ class ConcentrationSolver:
         return since_s
 
     def _transition(self, dt_min: float) -> tuple[FloatArray, FloatArray]:
-        key = round(dt_min, 9)
-        hit = self._steps.get(key)
+        hit = self._steps.get(dt_min)
         if hit is None:
-            e = _expm(self._generator * key)
+            e = _expm(self._generator * dt_min)
             hit = (np.ascontiguousarray(e[:4, :4]), np.ascontiguousarray(e[:4, 4]))
             if len(self._steps) > 256:  # irregular gaps: keep the cache bounded
                 self._steps.clear()
-            self._steps[key] = hit
+            self._steps[dt_min] = hit
         return hit
 
     def _rate_at(self, t_s: float) -> tuple[float, float]:
