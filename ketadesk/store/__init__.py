@@ -1,0 +1,1 @@
+"""Recording: SQLite files that survive a crash, and reading them back. Qt-free."""
