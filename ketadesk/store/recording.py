@@ -158,11 +158,8 @@ class RecordingWriter:
 
         Times continue in the same session seconds: start the new clock at `last_t_s`.
         """
-        self = cls.__new__(cls)
-        self._setup(Path(path), on_fault, connect)
-        self._open_existing()
+        self, status = cls._attach(Path(path), on_fault, connect)
         try:
-            status = SessionStatus(self._stored_meta["status"])
             if status is SessionStatus.CLOSED:
                 raise StoreError(f"{self.path} was closed normally; start a new recording instead")
             if status is SessionStatus.OPEN:
@@ -528,6 +525,16 @@ class RecordingWriter:
 
     # ---- existing files --------------------------------------------------------------------
 
+    @classmethod
+    def _attach(
+        cls, path: Path, on_fault: FaultHook | None, connect: Connect | None
+    ) -> tuple[RecordingWriter, SessionStatus]:
+        """A writer holding the lock of an existing recording, and the file's status."""
+        self = cls.__new__(cls)
+        self._setup(path, on_fault, connect)
+        self._open_existing()
+        return self, self._stored_status
+
     def _open_existing(self) -> None:
         """Lock, check and load the state of an existing recording; migrate it if older."""
         ro = connect_readonly(self.path)  # clear errors for foreign or newer files first
@@ -540,7 +547,12 @@ class RecordingWriter:
             conn = self._open_connection()
             info = check_recording(conn, self.path)
             self._stored_meta = info.meta
-            self.meta = SessionMeta.from_identity(info.meta)
+            try:
+                self.meta = SessionMeta.from_identity(info.meta)
+                self._stored_status = SessionStatus(info.meta["status"])
+            except (KeyError, ValueError, TypeError) as exc:
+                raise StoreError(f"{self.path} is not a KetaDesk recording: bad meta ({exc})"
+                                 ) from None
             for table in self._next_ids:
                 (max_id,) = conn.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()
                 self._next_ids[table] = int(max_id) + 1
@@ -629,11 +641,8 @@ def close_as_interrupted(path: str | os.PathLike[str]) -> SessionStatus:
     Returns the status afterwards (a closed or already interrupted file is left as it is).
     Raises StoreError if a live writer holds it or the file is not a recording.
     """
-    writer = RecordingWriter.__new__(RecordingWriter)
-    writer._setup(Path(path), None, None)
-    writer._open_existing()
+    writer, status = RecordingWriter._attach(Path(path), None, None)
     try:
-        status = SessionStatus(writer._stored_meta["status"])
         if status is SessionStatus.OPEN:
             writer._mark_interrupted()
             status = SessionStatus.INTERRUPTED
