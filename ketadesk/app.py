@@ -6,7 +6,7 @@ only inside the functions that need a screen, so headless commands never load it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +37,27 @@ class Dashboard:
     controller: LiveController
 
     def close(self) -> None:
-        """Stop the timer, close the source and the window (a plot alive at exit can crash)."""
+        """Stop the timer, flush the recording, close the source and the window.
+
+        In that order: the recording first (DESIGN.md: a plot alive at interpreter exit can
+        crash the process, and nothing recorded may be lost to that).
+        """
         self.controller.stop()
+        sink_close = getattr(self.pipeline.sink, "close", None)
+        if callable(sink_close):
+            sink_close(self.clock.now())
         self.source.close()
         self.window.close()
         self.window.deleteLater()
 
 
-def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None,
+def build_dashboard(source: VitalsSource, clock: Clock,
+                    sink: Callable[[Session], Sink] | None = None,
                     config: dict[str, Any] | None = None) -> Dashboard:
+    """Open the source on the clock and build session, pipeline, window and the live timer.
+
+    `sink` makes the recorder for the new session (None: nothing is recorded, as in tests).
+    """
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
 
@@ -54,7 +66,7 @@ def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None
     source.open(clock)
     session = Session(clock, source.info, BufferConfig(buffers["numeric_hours"],
                                                        buffers["waveform_hours"]))
-    pipeline = Pipeline(source, session, sink)
+    pipeline = Pipeline(source, session, sink(session) if sink is not None else None)
     started = session.started_wall.astimezone().strftime("%Y-%m-%d %H:%M")
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
                         trend_minutes=display["trend_minutes"], started_text=started)

@@ -16,6 +16,10 @@ def register(sub: Any) -> None:
     p = sub.add_parser("gui", help="open the dashboard (the default command)",
                        description="Open the bedside dashboard on a data source.")
     add_source_args(p)
+    p.add_argument("--data-dir", help="where recordings are kept (default: $KETADESK_DATA_DIR or "
+                                      "the platform's user data directory)")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not record this session (demonstrations only)")
     p.set_defaults(func=run_gui)
 
     s = sub.add_parser("screenshot", help="render the dashboard offscreen to a PNG",
@@ -36,9 +40,19 @@ def run_gui(args: argparse.Namespace) -> int:
     speed = parse_speed(args.speed, allow_max=False)
     source = build_source(args)
     check_speed_for(source, speed)
+    from ketadesk.store.catalog import data_dir
+    from ketadesk.store.session_recorder import SessionRecorder
+
+    directory = data_dir(args.data_dir)
     app = qt_app()
     clock = ScaledClock(MonotonicClock(), speed or 1.0)
-    dash = build_dashboard(source, clock)
+
+    def recorder(session: Any) -> SessionRecorder:
+        return SessionRecorder.start(session, directory=directory)
+
+    dash = build_dashboard(source, clock, None if args.no_record else recorder)
+    if dash.pipeline.sink is not None:
+        print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
     dash.window.show()
     dash.controller.start()
     try:

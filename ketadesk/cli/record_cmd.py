@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ketadesk.core.clock import Clock, FakeClock, MonotonicClock, ScaledClock
     from ketadesk.core.pipeline import Pipeline
     from ketadesk.core.session import Session
-    from ketadesk.store.recorder import Recorder
+    from ketadesk.store.session_recorder import SessionRecorder
 
     if not 0 < args.minutes <= 1440:
         raise CliError(f"--minutes {args.minutes:g} is out of range; allowed: more than 0, at most 1440")
@@ -45,10 +45,7 @@ def run(args: argparse.Namespace) -> int:
         clock = ScaledClock(MonotonicClock(), speed)
     source.open(clock)
     session = Session(clock, source.info)
-    recorder = Recorder(out, {
-        "source": source.info.name, "provenance": source.info.provenance.value,
-        "started_wall": session.started_wall.isoformat(), "minutes": args.minutes,
-    })
+    recorder = SessionRecorder.start(session, path=out)
     pipeline = Pipeline(source, session, recorder)
     end_s = args.minutes * 60.0
     try:
@@ -62,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print("interrupted; the recording so far is kept")
     finally:
         source.close()
-        recorder.close()
+        recorder.close(clock.now())
     print(f"recorded {clock.now() / 60:.1f} min from {source.info.name} "
           f"({source.info.provenance.value}) to {out}")
     return 0

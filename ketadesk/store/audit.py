@@ -15,7 +15,7 @@ import json
 import sqlite3
 from typing import Any, NamedTuple
 
-from ketadesk.store.records import IDENTITY_KEYS, canonical_json
+from ketadesk.store.records import DETAIL_KEYS, IDENTITY_KEYS, canonical_json
 
 GENESIS = "0" * 64
 AUDITED_TABLES = ("events", "alarms", "scale_entries")
@@ -59,6 +59,8 @@ def verify(conn: sqlite3.Connection) -> AuditCheck:
     seen: dict[str, set[int]] = {t: set() for t in AUDITED_TABLES}
     last = GENESIS
     expected_seq = 1
+    identity: dict[str, Any] | None = None  # the meta as the chain says it should be
+    identity_seq = 0
     cur = conn.execute(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY seq")
     for values in cur:
         row = dict(zip(AUDIT_COLUMNS, values, strict=True))
@@ -83,11 +85,21 @@ def verify(conn: sqlite3.Connection) -> AuditCheck:
                 return bad(f"{tbl} row {ref} {state}")
             seen[tbl].add(ref)
         elif row["action"] == "opened":
-            identity = {k: meta.get(k) for k in IDENTITY_KEYS}
-            if canonical_json(identity) != row["payload"]:
-                return bad("session meta differs from the meta recorded at session start")
+            identity, identity_seq = json.loads(row["payload"]), seq
+        elif row["action"] == "details":
+            changes = json.loads(row["payload"])
+            if identity is None or not set(changes) <= set(DETAIL_KEYS):
+                return bad("records a change of session details it may not make")
+            identity.update(changes)
+            identity_seq = seq
         last = row["hash"]
         expected_seq += 1
+    if identity is not None:
+        actual = {k: meta.get(k) for k in IDENTITY_KEYS}
+        if canonical_json(actual) != canonical_json(identity):
+            return AuditCheck(False, last, identity_seq,
+                              f"audit row {identity_seq}: session meta differs from the meta "
+                              "recorded at session start and in audited changes")
     for tbl in AUDITED_TABLES:
         extra = sorted(set(stored[tbl]) - seen[tbl])
         if extra:

@@ -34,6 +34,7 @@ from ketadesk.sources.base import SampleBatch, WaveformChunk
 from ketadesk.store import audit
 from ketadesk.store.files import WriterLock, ensure_private_dir, lock_path, writer_alive
 from ketadesk.store.records import (
+    DETAIL_KEYS,
     SUFFIX,
     ScaleStatus,
     SessionMeta,
@@ -306,6 +307,20 @@ class RecordingWriter:
             "detail": str(event.detail), "who": str(event.who),
             "data": canonical_json(to_jsonable(event.data)),
         })
+
+    def update_details(self, t_s: float, **details: Any) -> None:
+        """Fill in patient, clinician or plan once known (set up after monitoring began).
+
+        Each change goes into the audit chain, so the verifier accepts the new meta.
+        """
+        self._check_open()
+        unknown = sorted(set(details) - set(DETAIL_KEYS))
+        if unknown:
+            raise ValueError(f"cannot change {', '.join(unknown)}; allowed: {', '.join(DETAIL_KEYS)}")
+        t = _finite(t_s, "details t_s")
+        clean = {k: to_jsonable(v) for k, v in details.items()}
+        self._meta_updates.update(clean)
+        self._audit(t, "details", "meta", None, canonical_json(clean))
 
     def add_alarm(
         self,

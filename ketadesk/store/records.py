@@ -130,6 +130,9 @@ IDENTITY_KEYS: tuple[str, ...] = (
     "format", "session_id", "patient_id", "clinician", "source_name", "provenance",
     "start_wall_time", "app_version", "plan", "config",
 )
+# Set up after monitoring has begun (the set-up dialog comes after the first samples), so they
+# may be filled in later through RecordingWriter.update_details, each change audited.
+DETAIL_KEYS: tuple[str, ...] = ("patient_id", "clinician", "plan")
 
 
 @dataclass(frozen=True)

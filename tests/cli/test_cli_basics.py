@@ -73,3 +73,17 @@ def test_screenshot_writes_a_png_of_the_window(tmp_path: Path) -> None:
 
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1280, 800)
+
+
+def test_record_writes_a_verifiable_recording_labelled_with_its_provenance(tmp_path: Path) -> None:
+    from ketadesk.store.reader import open_recording
+
+    out = tmp_path / "r.kdrec"
+    assert main(["record", "--minutes", "1", "--speed", "max", "--out", str(out)]) == 0
+    rec = open_recording(out)
+    assert rec.meta.provenance.value == "simulated"
+    assert rec.status.value == "closed"
+    assert rec.verify_audit()[0]
+    t, v = rec.numeric("hr")
+    assert len(t) == 61
+    rec.close()

@@ -135,4 +135,20 @@ def test_changed_patient_id_in_meta_is_caught(tmp_path: Path) -> None:
     path = recorded(tmp_path)
     tamper(path, "UPDATE meta SET value = '\"P-9999\"' WHERE key = 'patient_id'")
     assert verify(path) == (False, 1, "audit row 1: session meta differs from the meta "
-                                      "recorded at session start")
+                                      "recorded at session start and in audited changes")
+
+
+def test_details_set_up_after_start_are_audited_and_verify(tmp_path: Path) -> None:
+    path = tmp_path / "d.kdrec"
+    w = RecordingWriter(path, make_meta())
+    w.update_details(30.0, patient_id="P-0042", clinician="AB", plan={"dose_mg_per_kg": 0.5})
+    with pytest.raises(ValueError, match="allowed: patient_id, clinician, plan"):
+        w.update_details(31.0, provenance="live")
+    w.close(40.0)
+    rec = open_recording(path)
+    assert rec.meta.patient_id == "P-0042" and rec.meta.plan == {"dose_mg_per_kg": 0.5}
+    assert rec.verify_audit()[0]
+    rec.close()
+    tamper(path, "UPDATE meta SET value = '{\"dose_mg_per_kg\": 1.0}' WHERE key = 'plan'")
+    ok, _, message = verify(path)
+    assert not ok and "session meta differs" in message

@@ -77,3 +77,21 @@ def test_one_periodic_timer_drives_the_redraw(dash: Dashboard, qtbot: object) ->
     assert dash.controller.timer.interval() == 40  # 25 Hz from defaults.toml
     dash.clock.advance(3.0)  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: dash.window.clock_label.text() == "0:00:03", timeout=2000)  # type: ignore[attr-defined]
+
+
+def test_dashboard_records_everything_and_flushes_on_close(qtbot: object, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ketadesk.store.reader import open_recording
+    from ketadesk.store.session_recorder import SessionRecorder
+
+    d = build_dashboard(SimulatorSource(seed="2"), FakeClock(),
+                        lambda s: SessionRecorder.start(s, directory=tmp_path))
+    qtbot.addWidget(d.window)  # type: ignore[attr-defined]
+    _advance(d, 90)
+    path = d.pipeline.sink.path  # type: ignore[union-attr]
+    d.close()
+    rec = open_recording(path)
+    assert rec.status.value == "closed" and rec.meta.provenance.value == "simulated"
+    assert len(rec.numeric("hr")[0]) == 91
+    assert len(rec.waveform("ecg_ii")[0]) == 90 * 250 + 1
+    assert rec.verify_audit()[0]
+    rec.close()
