@@ -63,13 +63,19 @@ def cadss_answers(total: int) -> list[int]:
     return answers
 
 
-def run_session(spec: SimSpec, clock: FakeClock | None = None,
-                session: Session | None = None) -> Session:
-    """Baseline, infusion, CADSS at +40, recovery; the session is left in RECOVERY."""
+def open_session(spec: SimSpec, clock: FakeClock | None = None) -> Session:
+    """A session fed through its baseline phase (NIBP at 5 and 10 min), no plan yet."""
     clock = clock or FakeClock()
-    session = session or Session(clock, INFO)
+    session = Session(clock, INFO)
     session.clinician = spec.who
     _feed(session, clock, spec, BASELINE_S, BASELINE_S, 300.0)
+    return session
+
+
+def run_infusion(session: Session, spec: SimSpec) -> Session:
+    """Plan, infusion, CADSS at baseline and +40, recovery; the session is left in RECOVERY."""
+    clock = session.clock
+    assert isinstance(clock, FakeClock)
     decision = confirm_plan(PlanInputs(spec.weight_kg, spec.dose_mg_per_kg,
                                        concentration_mg_per_ml=1.0), who=spec.who,
                             override_reasons={"dose_above_max": "titration"})
@@ -92,3 +98,8 @@ def run_session(spec: SimSpec, clock: FakeClock | None = None,
     assert end is not None
     _feed(session, clock, spec, end + spec.recovery_min * 60.0, start, 900.0)
     return session
+
+
+def run_session(spec: SimSpec, clock: FakeClock | None = None) -> Session:
+    """A whole session: baseline, infusion, recovery (left in RECOVERY)."""
+    return run_infusion(open_session(spec, clock), spec)

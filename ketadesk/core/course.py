@@ -277,7 +277,7 @@ def induction_progress(sessions: Sequence[CourseSession], today: date,
     return InductionProgress(
         target, n, len(planned), first, deadline, False, ok,
         f"{n} of {target} sessions done; {remaining} to go by {deadline.isoformat()} "
-        f"({days_left} days left): {state}")
+        f"({days_left} day{'' if days_left == 1 else 's'} left): {state}")
 
 
 def phq9_severity(total: int) -> str:
