@@ -20,19 +20,21 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ketadesk.core.session import SourceChangeRefused
-from ketadesk.sources.base import SourceError, VitalsSource
+from ketadesk.sources.base import Provenance, SourceError, VitalsSource
 from ketadesk.sources.registry import RegisteredSource, discover
 from ketadesk.ui import theme
 
@@ -40,10 +42,23 @@ ERROR_COLOUR = "#ff7a70"
 PATH_KEY = "path"
 
 
+_KIND_LONG = {
+    Provenance.LIVE: "live device data",
+    Provenance.SIMULATED: "simulated data, not a real patient",
+    Provenance.REPLAY: "recorded data played back",
+}
+
+
 def kind_text(reg: RegisteredSource) -> str:
     if reg.factory is None:
         return "unavailable"
     return reg.provenance.value if reg.provenance is not None else "kind not declared"
+
+
+def kind_long_text(reg: RegisteredSource) -> str:
+    if reg.provenance is None:
+        return kind_text(reg)
+    return _KIND_LONG[reg.provenance]
 
 
 class SourceForm(QWidget):
@@ -59,8 +74,9 @@ class SourceForm(QWidget):
         title = QLabel(f"<b>{reg.name}</b> \u2014 {reg.summary}")
         title.setWordWrap(True)
         layout.addWidget(title)
-        kind = QLabel(f"Data: {kind_text(reg)}   \u00b7   {reg.target}")
+        kind = QLabel(f"{kind_long_text(reg)}   \u00b7   {reg.target}")
         kind.setStyleSheet(f"color: {theme.MUTED};")
+        kind.setWordWrap(True)
         layout.addWidget(kind)
         if reg.factory is None:
             why = QLabel(f"This source cannot be loaded: {reg.error}")
@@ -138,7 +154,7 @@ class SourcePickerDialog(QDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Change data source")
-        self.setMinimumWidth(720)
+        self.setMinimumSize(760, 560)
         self._apply = apply
         self.refusal = refusal
         self.source: VitalsSource | None = None  # the new, opened source after OK
@@ -153,7 +169,7 @@ class SourcePickerDialog(QDialog):
         self.refusal_label.setVisible(bool(refusal))
 
         self.list = QListWidget()
-        self.list.setMaximumWidth(260)
+        self.list.setMaximumWidth(210)
         self.stack = QStackedWidget()
         self.forms: dict[str, SourceForm] = {}
         for name, reg in self.sources.items():
@@ -167,7 +183,13 @@ class SourcePickerDialog(QDialog):
             self.list.addItem(item)
             form = SourceForm(reg)
             self.forms[name] = form
-            self.stack.addWidget(form)
+            # Scrolled, so a source with many options keeps every help line readable.
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setWidget(form)
+            self.stack.addWidget(scroll)
         self.list.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.list.currentRowChanged.connect(lambda _row: self.show_error(""))
 
