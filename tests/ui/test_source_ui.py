@@ -336,3 +336,20 @@ def test_menu_action_opens_the_picker(dash: Dashboard, qtbot: Any) -> None:
     (dlg,) = dash.window.findChildren(SourcePickerDialog)
     assert dlg.isVisible() and dlg.isModal()
     dlg.reject()
+
+
+def test_a_new_session_gets_a_fresh_clock_and_live_data_runs_at_1x() -> None:
+    from ketadesk.app import fresh_clock
+    from ketadesk.core.clock import MonotonicClock, ScaledClock
+    from ketadesk.sources.hl7 import Hl7Source
+
+    fast = ScaledClock(MonotonicClock(), 10.0)
+    replay = ReplaySource(path=DEMO_CSV)
+    again = fresh_clock(fast, replay)
+    assert isinstance(again, ScaledClock) and again.speed == 10.0 and again.now() < 1.0
+    live = fresh_clock(fast, Hl7Source(port="0"))
+    assert isinstance(live, ScaledClock) and live.speed == 1.0
+    fake = FakeClock(start_s=500.0)
+    new_fake = fresh_clock(fake, replay)
+    assert isinstance(new_fake, FakeClock) and new_fake.now() == 0.0
+    assert new_fake.wall_time() == fake.wall_time()
