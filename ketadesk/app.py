@@ -17,8 +17,10 @@ from ketadesk.core.session import BufferConfig, Session
 from ketadesk.sources.base import VitalsSource
 
 if TYPE_CHECKING:
+    from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
+    from ketadesk.ui.widgets.infusion_panel import InfusionPanel
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,10 +37,13 @@ class Dashboard:
     pipeline: Pipeline
     window: MainWindow
     controller: LiveController
+    audio: AudioOutput  # the one sound output: infusion chime, alarm tones
+    infusion_panel: InfusionPanel
 
     def close(self) -> None:
         """Stop the timer, close the source and the window (a plot alive at exit can crash)."""
         self.controller.stop()
+        self.audio.stop()
         self.source.close()
         self.window.close()
         self.window.deleteLater()
@@ -46,8 +51,10 @@ class Dashboard:
 
 def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None,
                     config: dict[str, Any] | None = None) -> Dashboard:
+    from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
+    from ketadesk.ui.widgets.infusion_panel import install_infusion_panel
 
     cfg = config or defaults()
     display, buffers = cfg["display"], cfg["buffers"]
@@ -58,8 +65,10 @@ def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None
     started = session.started_wall.astimezone().strftime("%Y-%m-%d %H:%M")
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
                         trend_minutes=display["trend_minutes"], started_text=started)
+    audio = AudioOutput()
+    infusion_panel = install_infusion_panel(window, session, audio)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
-    return Dashboard(clock, source, session, pipeline, window, controller)
+    return Dashboard(clock, source, session, pipeline, window, controller, audio, infusion_panel)
 
 
 def qt_app(argv: list[str] | None = None) -> Any:
