@@ -86,7 +86,8 @@ def add_plan_args(
 
 def has_plan_args(args: argparse.Namespace) -> bool:
     """Whether any plan option was given (the record command runs without a plan otherwise)."""
-    given = (args.weight, args.dose, args.plan_minutes, args.concentration, args.bag_mg, args.bag_ml)
+    given = (args.weight, args.dose, args.plan_minutes, args.concentration, args.bag_mg,
+             args.bag_ml)
     return any(v is not None for v in given) or bool(args.override_reason) or args.accept_questions
 
 

@@ -110,7 +110,8 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise CliError(f"--out {out}: directory {out.parent} does not exist")
     if out.exists():
-        raise CliError(f"--out {out} exists already; choose a new file (recordings are never overwritten)")
+        raise CliError(f"--out {out} exists already; choose a new file "
+                       "(recordings are never overwritten)")
 
     clock: Clock
     fake: FakeClock | None = None
