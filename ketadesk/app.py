@@ -17,8 +17,10 @@ from ketadesk.core.session import BufferConfig, Session
 from ketadesk.sources.base import Provenance, VitalsSource
 
 if TYPE_CHECKING:
+    from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
+    from ketadesk.ui.widgets.infusion_panel import InfusionPanel
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,6 +37,8 @@ class Dashboard:
     pipeline: Pipeline
     window: MainWindow
     controller: LiveController
+    audio: AudioOutput  # the one sound output: infusion chime, alarm tones
+    infusion_panel: InfusionPanel
     config: dict[str, Any] = field(default_factory=defaults)
     # Called with the new session after a source switch: panels holding the session re-bind.
     session_changed: list[Callable[[Session], None]] = field(default_factory=list)
@@ -49,6 +53,7 @@ class Dashboard:
         """
         self.controller.stop()
         self._close_recording()
+        self.audio.stop()
         self.source.close()
         self.window.close()
         self.window.deleteLater()
@@ -117,9 +122,11 @@ def build_dashboard(source: VitalsSource, clock: Clock,
 
     `sink` makes the recorder for the new session (None: nothing is recorded, as in tests).
     """
+    from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
     from ketadesk.ui.source_ui import install_source_ui
+    from ketadesk.ui.widgets.infusion_panel import install_infusion_panel
 
     cfg = config or defaults()
     display = cfg["display"]
@@ -128,8 +135,12 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     pipeline = Pipeline(source, session, sink(session) if sink is not None else None)
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
                         trend_minutes=display["trend_minutes"], started_text=started_text(session))
+    audio = AudioOutput()
+    infusion_panel = install_infusion_panel(window, session, audio)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
-    dash = Dashboard(clock, source, session, pipeline, window, controller, cfg, sink_factory=sink)
+    dash = Dashboard(clock, source, session, pipeline, window, controller, audio, infusion_panel,
+                     cfg, sink_factory=sink)
+    dash.session_changed.append(infusion_panel.set_session)
     install_source_ui(dash)
     return dash
 
