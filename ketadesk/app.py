@@ -48,6 +48,7 @@ def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None
                     config: dict[str, Any] | None = None) -> Dashboard:
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
+    from ketadesk.ui.widgets.assessments_panel import install_assessments
 
     cfg = config or defaults()
     display, buffers = cfg["display"], cfg["buffers"]
@@ -58,6 +59,7 @@ def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None
     started = session.started_wall.astimezone().strftime("%Y-%m-%d %H:%M")
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
                         trend_minutes=display["trend_minutes"], started_text=started)
+    install_assessments(window, session)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
     return Dashboard(clock, source, session, pipeline, window, controller)
 
