@@ -194,6 +194,8 @@ def test_moaas_due_with_an_nibp_cycle_during_the_infusion(dash: Dashboard, qtbot
     rows = [r for r in panel.row_texts if r[0].startswith("moaas@nibp")]
     assert len(rows) == 1 and rows[0][1] == "due now"
     assert rows[0][2].startswith("Enter MOAA/S (NIBP +")
+    # overdue news outranks due news on the one reminder line; the rest are counted
+    assert panel.notice_text == "Reminder: CADSS baseline is overdue (and 1 more)"
     button(panel, rows[0][2]).click()
     dialog = panel.entry_dialog
     assert dialog is not None
@@ -203,6 +205,8 @@ def test_moaas_due_with_an_nibp_cycle_during_the_infusion(dash: Dashboard, qtbot
     assert (entry.scale_id, entry.timepoint_id, entry.score.total) == ("moaas", rows[0][0], 4)
     assert not any(r[0].startswith("moaas@") for r in panel.row_texts)
     assert "MOAA/S \u00d71 with NIBP" in panel.done_label.text()
+    # done: it leaves the reminder line; the older, still overdue baseline stays on it
+    assert panel.notice_text == "Reminder: CADSS baseline is overdue"
 
 
 def test_edit_with_reason_keeps_the_original(dash: Dashboard, qtbot: QtBot) -> None:

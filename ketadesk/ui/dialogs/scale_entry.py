@@ -156,7 +156,8 @@ class ScaleEntryDialog(QDialog):
         if entry_id is not None:
             self.setTabOrder(self.initials_edit, self.reason_edit)
         self._update_time_hint()
-        self.resize(880, 740)
+        # Tall enough for every item of a short scale, no taller than the 900 px window.
+        self.resize(880, min(740, 400 + 25 * len(definition.items)))
 
     # ---- what the person typed
 

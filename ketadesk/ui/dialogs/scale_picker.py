@@ -54,8 +54,14 @@ class ScalePickerDialog(QDialog):
         pending.sort(key=lambda tp: tp.target_s if tp.target_s is not None else -1.0)
         for tp in pending:
             self._add(f"{tp.label} \u2014 {state_text(tp, status.now_s)}", (tp.scale_id, tp))
-        for scale_id, d in scales.items():
-            self._add(f"{d.short_name} \u2014 ad hoc (no timepoint): {d.name}", (scale_id, None))
+        # The protocol's scales first (CADSS, MOAA/S), then the others, for ad hoc ratings.
+        in_protocol = list(dict.fromkeys(tp.scale_id for tp in status.items))
+        order = sorted(scales, key=lambda k: (k not in in_protocol, in_protocol.index(k)
+                                              if k in in_protocol else 0, k))
+        for scale_id in order:
+            d = scales[scale_id]
+            self._add(f"{d.short_name} \u2014 ad hoc (no timepoint)", (scale_id, None))
+            self.list.item(self.list.count() - 1).setToolTip(d.name)
         self.list.setCurrentRow(0)
         # Enter reaches the OK button (the default); activated would accept a second time.
         self.list.itemDoubleClicked.connect(lambda _item: self.accept())

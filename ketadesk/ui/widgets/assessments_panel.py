@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
     QSizePolicy,
     QVBoxLayout,
@@ -53,7 +54,7 @@ QFrame#assessments QPushButton {{ padding: 2px 8px; }}
 QFrame#assessments QLabel#title {{ font-size: 11pt; font-weight: bold; }}
 QFrame#notice {{ background: #262b4a; border: 1px solid {REMINDER_COLOUR}; border-radius: 3px; }}
 QFrame#notice QPushButton {{ padding: 0px 6px; }}
-QFrame#rowDue {{ border-left: 3px solid #56607a; }}
+QFrame#rowDue {{ border-left: 3px solid #56607a; background: transparent; }}
 QFrame#rowOverdue {{ border-left: 3px solid {REMINDER_COLOUR}; background: #1f2438; }}
 QLabel#stateOverdue {{ color: {REMINDER_COLOUR}; font-weight: bold; }}
 QLabel#muted {{ color: {theme.MUTED}; }}
@@ -61,6 +62,23 @@ QLabel#muted {{ color: {theme.MUTED}; }}
 
 # (timepoint id, state text, button text, overdue?) per row: the panel rebuilds on change only
 RowModel = tuple[str, str, str, bool]
+
+
+class _YieldingLabel(QLabel):
+    """A line that gives its height up when the window is too short for everything.
+
+    The due/overdue rows are what matters; the reminder line, the next and the done lines
+    repeat or add to them. With no minimum height of their own, a short window (1280x800)
+    squeezes them before it grows past the screen.
+    """
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), 0)
+
+
+class _YieldingFrame(QFrame):
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), 0)
 
 
 def short_label(tp: TimepointStatus, short_name: str) -> str:
@@ -74,8 +92,9 @@ class AssessmentsPanel(QFrame):
         super().__init__()
         self.setObjectName("assessments")
         self.setStyleSheet(STYLE)
-        # Exactly as tall as its content: the side column is shared with the tiles.
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        # As tall as its content, and no taller: the side column is shared with the tiles.
+        # In a short window only the header and the due/overdue rows are kept (see _Yielding).
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.session = session
         self.tracker = ReminderTracker()
         self.picker: ScalePickerDialog | None = None
@@ -97,7 +116,7 @@ class AssessmentsPanel(QFrame):
         header.addWidget(self.list_button)
         header.addWidget(self.score_button)
 
-        self.notice = QFrame()
+        self.notice = _YieldingFrame()
         self.notice.setObjectName("notice")
         self.notice_label = QLabel()
         self.notice_label.setWordWrap(True)
@@ -106,23 +125,24 @@ class AssessmentsPanel(QFrame):
         self.notice_ok.clicked.connect(self.dismiss_notice)
         notice_row = QHBoxLayout(self.notice)
         notice_row.setContentsMargins(6, 2, 2, 2)
+        notice_row.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)  # it may yield
         notice_row.addWidget(self.notice_label, 1)
         notice_row.addWidget(self.notice_ok)
         self.notice.hide()
-        self._notice_ids: set[str] = set()
+        self._announced: dict[str, TimepointStatus] = {}  # shown in the notice, in order
 
         self.rows_box = QVBoxLayout()
         self.rows_box.setSpacing(2)
-        self.more_label = QLabel()
+        self.more_label = _YieldingLabel()
         self.more_label.setObjectName("muted")
-        self.next_label = QLabel()
-        self.done_label = QLabel()
+        self.next_label = _YieldingLabel()
+        self.done_label = _YieldingLabel()
         self.done_label.setObjectName("muted")
         self.done_label.setWordWrap(True)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(3)
+        layout.setContentsMargins(8, 3, 8, 3)
+        layout.setSpacing(2)
         layout.addLayout(header)
         layout.addWidget(self.notice)
         layout.addLayout(self.rows_box)
@@ -135,6 +155,7 @@ class AssessmentsPanel(QFrame):
         self._row_frames: list[QFrame] = []
         self._timepoints: dict[str, TimepointStatus] = {}
         self._model: tuple[object, ...] | None = None
+        self._drawn_key: tuple[object, ...] | None = None
         self.rebuilds = 0
 
     # ---- redraw
@@ -147,11 +168,15 @@ class AssessmentsPanel(QFrame):
         self._show(self.session.assessment_status(self.session.clock.now()))
 
     def _show(self, status: ScheduleStatus) -> None:
+        # Called every frame: nothing shown can change unless a timepoint does or a minute
+        # passes ("in 12 min"), so skip the work otherwise (measured 270 -> 5 us a frame).
+        key = (status.items, int(status.now_s // 60))
+        if key == self._drawn_key:
+            return
+        self._drawn_key = key
         news = self.tracker.update(status)
-        if news:
-            self._announce(news)
-        elif self._notice_ids and self._notice_ids <= {tp.id for tp in status.done}:
-            self.dismiss_notice()  # what it announced has been done
+        if news or self._announced:
+            self._update_notice(news, status)
         rows, more, next_text, done_text = self._build_model(status)
         model = (tuple(rows), more, next_text, done_text)
         if model == self._model:
@@ -255,17 +280,28 @@ class AssessmentsPanel(QFrame):
 
     # ---- the reminder line
 
-    def _announce(self, news: list[TimepointStatus]) -> None:
-        news = sorted(news, key=lambda tp: tp.state is not TimepointState.OVERDUE)
-        first = news[0]
+    def _update_notice(self, news: list[TimepointStatus], status: ScheduleStatus) -> None:
+        """Keep announced timepoints until done or dismissed; show the most pressing one."""
+        for tp in news:
+            self._announced[tp.id] = tp
+        pending = {tp.id: tp for tp in (*status.overdue, *status.due)}
+        self._announced = {k: pending[k] for k in self._announced if k in pending}
+        if not self._announced:
+            self.notice.hide()
+            return
+        # Overdue before due; among those the latest announced, which is the newest news.
+        newest_first = list(reversed(self._announced.values()))
+        first = min(newest_first, key=lambda tp: tp.state is not TimepointState.OVERDUE)
         state = "overdue" if first.state is TimepointState.OVERDUE else "due"
-        more = f" (and {len(news) - 1} more)" if len(news) > 1 else ""
-        self.notice_label.setText(f"Reminder: {first.label} is {state}{more}")
-        self._notice_ids = {tp.id for tp in news}
-        self.notice.show()
+        count = len(self._announced)
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        text = f"Reminder: {first.label} is {state}{more}"
+        if text != self.notice_label.text() or self.notice.isHidden():
+            self.notice_label.setText(text)
+            self.notice.show()
 
     def dismiss_notice(self) -> None:
-        self._notice_ids = set()
+        self._announced = {}
         self.notice.hide()
 
     @property
