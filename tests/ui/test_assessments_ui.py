@@ -215,7 +215,13 @@ def test_edit_with_reason_keeps_the_original(dash: Dashboard, qtbot: QtBot) -> N
     first = log.record("cadss", [0] * 23, EntryStatus.COMPLETE, who="AB",
                        timepoint_id="cadss@baseline")
     run_to(dash, 400)
-    listing = panel_of(dash).open_list()
+    panel = panel_of(dash)
+    view_items = {a.text(): a for a in dash.window.menus["View"].actions()}
+    action = view_items["Assessments\u2026"]
+    assert action.shortcut().toString() == "Ctrl+Shift+K"
+    action.trigger()
+    listing = panel.list_dialog
+    assert listing is not None and listing.isVisible()
     assert listing.table.rowCount() == 1
     assert listing.table.item(0, 3).text() == "0"
     listing.select_entry(first.entry_id)
