@@ -126,6 +126,7 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
     from ketadesk.ui.source_ui import install_source_ui
+    from ketadesk.ui.widgets.assessments_panel import install_assessments
     from ketadesk.ui.widgets.infusion_panel import install_infusion_panel
 
     cfg = config or defaults()
@@ -137,10 +138,12 @@ def build_dashboard(source: VitalsSource, clock: Clock,
                         trend_minutes=display["trend_minutes"], started_text=started_text(session))
     audio = AudioOutput()
     infusion_panel = install_infusion_panel(window, session, audio)
+    scales_panel, scale_strip = install_assessments(window, session)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
     dash = Dashboard(clock, source, session, pipeline, window, controller, audio, infusion_panel,
                      cfg, sink_factory=sink)
-    dash.session_changed.append(infusion_panel.set_session)
+    for panel in (infusion_panel, scales_panel, scale_strip):
+        dash.session_changed.append(panel.set_session)
     install_source_ui(dash)
     return dash
 
