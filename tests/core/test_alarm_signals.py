@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from alarm_helpers import feed, shown
 
 from ketadesk.core.alarm_engine import AlarmEngine
 from ketadesk.core.alarm_rules import Priority
@@ -18,7 +19,6 @@ from ketadesk.core.clock import FakeClock
 from ketadesk.core.session import Session
 from ketadesk.core.tones import PATTERNS
 from ketadesk.sources.base import NumericSample, Provenance, SampleBatch, SourceInfo
-from tests.core.alarm_helpers import feed, shown
 
 
 def _lit_fraction_and_edges(priority: Priority, seconds: float) -> tuple[float, int]:
