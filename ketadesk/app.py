@@ -17,6 +17,8 @@ from ketadesk.core.session import BufferConfig, Session
 from ketadesk.sources.base import VitalsSource
 
 if TYPE_CHECKING:
+    from ketadesk.ui.alarm_ui import AlarmUi
+    from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
 
@@ -35,10 +37,13 @@ class Dashboard:
     pipeline: Pipeline
     window: MainWindow
     controller: LiveController
+    audio: AudioOutput
+    alarm_ui: AlarmUi
 
     def close(self) -> None:
         """Stop the timer, close the source and the window (a plot alive at exit can crash)."""
         self.controller.stop()
+        self.audio.stop()
         self.source.close()
         self.window.close()
         self.window.deleteLater()
@@ -46,6 +51,8 @@ class Dashboard:
 
 def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None,
                     config: dict[str, Any] | None = None) -> Dashboard:
+    from ketadesk.ui.alarm_ui import AlarmUi
+    from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
 
@@ -59,7 +66,9 @@ def build_dashboard(source: VitalsSource, clock: Clock, sink: Sink | None = None
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
                         trend_minutes=display["trend_minutes"], started_text=started)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
-    return Dashboard(clock, source, session, pipeline, window, controller)
+    audio = AudioOutput()
+    alarm_ui = AlarmUi(window, session, audio)
+    return Dashboard(clock, source, session, pipeline, window, controller, audio, alarm_ui)
 
 
 def qt_app(argv: list[str] | None = None) -> Any:
