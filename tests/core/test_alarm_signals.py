@@ -161,3 +161,13 @@ def test_session_limit_change_takes_effect_on_the_current_value() -> None:
         s.ingest(SampleBatch(numerics=(NumericSample("hr", float(t), 110.0),)))
     assert s.snapshot(16.0).alarms.top is not None
     assert s.snapshot(16.0).alarms.top.alarm_id == "hr.high.medium"
+
+
+def test_a_new_alarm_of_the_priority_already_sounding_starts_a_burst_at_once() -> None:
+    e = _engine_with_hr_alarm()
+    sched = BurstScheduler()
+    assert sched.update(e.snapshot(12.0), False, 0.0) is Priority.MEDIUM
+    assert sched.update(e.snapshot(12.0), False, 1.0) is None  # not due before repeat_s
+    feed(e, "spo2", [88.0] * 11, t0_s=12.0)  # a second medium alarm
+    assert sched.update(e.snapshot(23.0), False, 2.0) is Priority.MEDIUM
+    assert sched.update(e.snapshot(23.0), False, 3.0) is None
