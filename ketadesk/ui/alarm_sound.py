@@ -30,7 +30,9 @@ class AlarmSoundPlayer:
         self.audio = audio
         self._now = now
         self._scheduler = BurstScheduler()
-        self._pcm: dict[Priority, npt.NDArray[np.int16]] = {}
+        # Made at start-up, not in the frame that first needs one (that frame shows the alarm).
+        self._pcm: dict[Priority, npt.NDArray[np.int16]] = {
+            p: alarm_burst(p, audio.sample_rate_hz) for p in Priority}
         self.quiet_room = False
 
     def update(self, alarms: AlarmSnapshot) -> Priority | None:
@@ -38,10 +40,7 @@ class AlarmSoundPlayer:
         was = self._scheduler.priority
         start = self._scheduler.update(alarms, self.quiet_room, self._now())
         if start is not None:
-            pcm = self._pcm.get(start)
-            if pcm is None:
-                pcm = self._pcm[start] = alarm_burst(start, self.audio.sample_rate_hz)
-            self.audio.play(burst_name(start), pcm)
+            self.audio.play(burst_name(start), self._pcm[start])
         elif was is not None and self._scheduler.priority is None:
             # Acknowledged, paused or gone: cut the burst short rather than finish it.
             self.audio.stop()

@@ -89,13 +89,16 @@ class AlarmBar(QFrame):
 
         self.message = QLabel("No alarms")
         self.message.setObjectName("alarmMessage")
-        self.message.setMinimumHeight(40)
+        # Room for two lines, always: a wrapped alarm must not resize the window below it
+        # (that relayout and repaint of every plot costs ~60 ms, more than the alarm frame).
+        self.message.setFixedHeight(56)
         # Wrap rather than widen the window or cut the words of an alarm.
         self.message.setWordWrap(True)
         self.message.setMinimumWidth(200)
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.more = QLabel("")
         self.more.setObjectName("alarmMore")
+        self.more.setMinimumWidth(96)  # shown or empty, it keeps its place: no relayout
         self.pause_label = QLabel("")
         self.pause_label.setObjectName("alarmPause")
         self.quiet_label = QLabel("QUIET ROOM: medium/low alarms visual only")
@@ -105,11 +108,10 @@ class AlarmBar(QFrame):
         self.quiet_label.hide()
         self.feedback = QLabel("")
         self.feedback.setObjectName("alarmFeedback")
-        # Always there (empty when idle) so a message does not shift the whole window down;
-        # wraps rather than widening the window when a refusal is long.
-        self.feedback.setMinimumHeight(20)
-        self.feedback.setWordWrap(True)
-        self.feedback.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Always there (empty when idle) and one line high, so a message does not shift the
+        # window; it never widens the window (the full text is in the tooltip).
+        self.feedback.setFixedHeight(22)
+        self.feedback.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self.ack_button = QPushButton("Acknowledge F9")
         self.pause_button = QPushButton(PAUSE_TEXT)
@@ -175,7 +177,6 @@ class AlarmBar(QFrame):
                             f"border: 2px solid {strong};")
         n = alarms.others_count
         self.more.setText(f"+{n} more" if n else "")
-        self.more.setVisible(n > 0)
         self.more.setToolTip(self.message.toolTip())
         self._style(self.more, "font-size: 13pt; font-weight: bold; padding: 0 6px;")
         remaining = alarms.audio_pause_remaining_s
