@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -39,6 +40,7 @@ ALARM_COLOURS: dict[Priority, tuple[str, str]] = {
 PRIORITY_WORD = {Priority.HIGH: "HIGH", Priority.MEDIUM: "MEDIUM", Priority.LOW: "LOW"}
 # How long an action's confirmation or refusal stays in the bar (seconds of real time).
 FEEDBACK_S = 10.0
+MESSAGE_H, ROW2_H = 42, 22  # px; the bar is ~70 px high whatever it shows
 PAUSE_TEXT = "Audio pause 2 min F10"
 RESUME_TEXT = "Resume audio F10"
 
@@ -89,9 +91,10 @@ class AlarmBar(QFrame):
 
         self.message = QLabel("No alarms")
         self.message.setObjectName("alarmMessage")
-        # Room for two lines, always: a wrapped alarm must not resize the window below it
-        # (that relayout and repaint of every plot costs ~60 ms, more than the alarm frame).
-        self.message.setFixedHeight(56)
+        # A fixed height: a longer alarm must not resize the window below it (that relayout and
+        # repaint of every plot cost ~60 ms, far more than the rest of the alarm frame). A text
+        # too long for one line at 14 pt is set at 11 pt on two lines in the same height.
+        self.message.setFixedHeight(MESSAGE_H)
         # Wrap rather than widen the window or cut the words of an alarm.
         self.message.setWordWrap(True)
         self.message.setMinimumWidth(200)
@@ -101,16 +104,19 @@ class AlarmBar(QFrame):
         self.more.setMinimumWidth(96)  # shown or empty, it keeps its place: no relayout
         self.pause_label = QLabel("")
         self.pause_label.setObjectName("alarmPause")
-        self.quiet_label = QLabel("QUIET ROOM: medium/low alarms visual only")
+        self.quiet_label = QLabel("QUIET ROOM: only high-priority alarms sound")
         self.quiet_label.setObjectName("alarmQuiet")
         self.quiet_label.setStyleSheet(
-            "color: #b9c4ff; border: 1px solid #5a6aa8; padding: 3px 6px; font-weight: bold;")
+            "color: #b9c4ff; border: 1px solid #5a6aa8; padding: 0 6px; font-weight: bold;"
+            "font-size: 10pt;")
         self.quiet_label.hide()
+        for label in (self.pause_label, self.quiet_label):
+            label.setFixedHeight(ROW2_H)
         self.feedback = QLabel("")
         self.feedback.setObjectName("alarmFeedback")
         # Always there (empty when idle) and one line high, so a message does not shift the
         # window; it never widens the window (the full text is in the tooltip).
-        self.feedback.setFixedHeight(22)
+        self.feedback.setFixedHeight(ROW2_H)
         self.feedback.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
 
         self.ack_button = QPushButton("Acknowledge F9")
@@ -119,20 +125,25 @@ class AlarmBar(QFrame):
         for b in (self.ack_button, self.pause_button, self.reset_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the F-keys work wherever the focus is
 
+        # Row 1: the alarm and the buttons that act on it. Row 2: audio states and the answer
+        # to the last action. Both rows keep their height whatever they show.
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         top.addWidget(self.message, 1)
         top.addWidget(self.more)
-        top.addWidget(self.pause_label)
-        top.addWidget(self.quiet_label)
         top.addWidget(self.ack_button)
         top.addWidget(self.pause_button)
         top.addWidget(self.reset_button)
+        second = QHBoxLayout()
+        second.setContentsMargins(0, 0, 0, 0)
+        second.addWidget(self.pause_label)
+        second.addWidget(self.quiet_label)
+        second.addWidget(self.feedback, 1)
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 2, 0, 2)
-        box.setSpacing(2)
+        box.setSpacing(3)
         box.addLayout(top)
-        box.addWidget(self.feedback)
+        box.addLayout(second)
 
     # ---- state from the application -------------------------------------------------------
 
@@ -143,7 +154,7 @@ class AlarmBar(QFrame):
     def show_feedback(self, text: str, refused: bool = False) -> None:
         """A confirmation or a refusal of the last action, shown for FEEDBACK_S seconds."""
         colour = "#ff8a80" if refused else theme.MUTED
-        self.feedback.setStyleSheet(f"color: {colour}; font-size: 11pt;")
+        self.feedback.setStyleSheet(f"color: {colour}; font-size: 10pt;")
         self.feedback.setText(("Refused: " if refused else "") + text)
         self.feedback.setToolTip(self.feedback.text())
         self._feedback_until = self._now() + FEEDBACK_S
@@ -163,11 +174,13 @@ class AlarmBar(QFrame):
                         "border: 1px solid #222a33;")
             self.message.setToolTip("")
         else:
-            self.message.setText(alarm_text(top))
+            text = alarm_text(top)
+            self.message.setText(text)
             self.message.setToolTip("\n".join(alarm_text(v) for v in alarms.alarms))
             strong, on_strong = ALARM_COLOURS[top.priority]
             self.lit = lit = not flashes(top) or flash_lit(top.priority, now)
-            base = "font-size: 14pt; font-weight: bold; padding: 4px 8px;"
+            pt = 14 if self._fits_one_line(text, 14) else 11
+            base = f"font-size: {pt}pt; font-weight: bold; padding: 1px 8px;"
             if lit:
                 self._style(self.message, f"{base} background: {strong}; color: {on_strong};"
                             f"border: 2px solid {strong};")
@@ -185,13 +198,19 @@ class AlarmBar(QFrame):
             self.pause_button.setText(PAUSE_TEXT)
         else:
             self.pause_label.setText(f"AUDIO PAUSED {format_countdown(remaining)}")
-            self._style(self.pause_label, "color: #ffffff; background: #3a4658; font-size: 13pt;"
-                        "font-weight: bold; padding: 3px 8px;")
+            self._style(self.pause_label, "color: #ffffff; background: #3a4658; font-size: 11pt;"
+                        "font-weight: bold; padding: 0 8px;")
             self.pause_label.show()
             self.pause_button.setText(RESUME_TEXT)
         if self.feedback.text() and now >= self._feedback_until:
             self.feedback.setText("")
             self.feedback.setToolTip("")
+
+    def _fits_one_line(self, text: str, pt: int) -> bool:
+        font = QFont(self.message.font())
+        font.setPointSize(pt)
+        font.setBold(True)
+        return QFontMetrics(font).horizontalAdvance(text) <= self.message.width() - 24
 
     def _style(self, label: QLabel, css: str) -> None:
         # Restyling re-polishes the widget: do it only when the style really changes.
