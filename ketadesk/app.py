@@ -17,6 +17,7 @@ from ketadesk.core.session import BufferConfig, Session
 from ketadesk.sources.base import Provenance, VitalsSource
 
 if TYPE_CHECKING:
+    from ketadesk.ui.alarm_ui import AlarmUi
     from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
@@ -39,6 +40,7 @@ class Dashboard:
     controller: LiveController
     audio: AudioOutput  # the one sound output: infusion chime, alarm tones
     infusion_panel: InfusionPanel
+    alarm_ui: AlarmUi
     config: dict[str, Any] = field(default_factory=defaults)
     # Called with the new session after a source switch: panels holding the session re-bind.
     session_changed: list[Callable[[Session], None]] = field(default_factory=list)
@@ -122,6 +124,7 @@ def build_dashboard(source: VitalsSource, clock: Clock,
 
     `sink` makes the recorder for the new session (None: nothing is recorded, as in tests).
     """
+    from ketadesk.ui.alarm_ui import AlarmUi
     from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
@@ -140,9 +143,10 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     infusion_panel = install_infusion_panel(window, session, audio)
     scales_panel, scale_strip = install_assessments(window, session)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
+    alarm_ui = AlarmUi(window, session, audio)
     dash = Dashboard(clock, source, session, pipeline, window, controller, audio, infusion_panel,
-                     cfg, sink_factory=sink)
-    for panel in (infusion_panel, scales_panel, scale_strip):
+                     alarm_ui, cfg, sink_factory=sink)
+    for panel in (infusion_panel, scales_panel, scale_strip, alarm_ui):
         dash.session_changed.append(panel.set_session)
     install_source_ui(dash)
     return dash

@@ -252,6 +252,17 @@ class Session:
             f"started on ({self.source.name}, {self.source.provenance.value}). Finish this "
             "session and start a new one to use another source.")
 
+    def change_alarm_limit(self, rule_id: str, value: float, who: str) -> SessionEvent:
+        """Change one alarm limit now (validated by the engine) and record who did it.
+
+        Raises LimitChangeError (nothing changed, nothing recorded) when the engine refuses.
+        """
+        ev = self.alarms.change_limit(rule_id, value, self.clock.now(), who,
+                                      self.clock.wall_time().isoformat())
+        self.events.append(ev)
+        self._pending.append(ev)
+        return ev
+
     def alarm_log(self) -> tuple[AlarmLogEntry, ...]:
         return self.alarms.log
 

@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.tiles: dict[str, NumericTile] = {
             "hr": NumericTile("HR", "bpm", CHANNELS["hr"].colour, big_pt=48),
             "spo2": NumericTile("SpO\u2082", "%", CHANNELS["spo2"].colour, big_pt=48),
-            "nibp": NumericTile("NIBP", "mmHg", CHANNELS["nibp_sys"].colour, big_pt=36),
+            "nibp": NumericTile("NIBP", "mmHg", CHANNELS["nibp_sys"].colour, big_pt=30),
             "rr": NumericTile("RR", "/min", CHANNELS["rr"].colour, big_pt=32),
             "etco2": NumericTile("EtCO\u2082", "mmHg", CHANNELS["etco2"].colour, big_pt=24),
             "temp": NumericTile("Temp", "\u00b0C", CHANNELS["temp"].colour, big_pt=24),
