@@ -17,7 +17,7 @@ from ketadesk.core.channels import CHANNELS
 
 # (title, channels, y range, symbol for intermittent measurements)
 PANELS: tuple[tuple[str, tuple[str, ...], tuple[float, float]], ...] = (
-    ("HR /min", ("hr",), (40, 140)),
+    ("HR /min", ("hr",), (30, 180)),
     ("NIBP mmHg", ("nibp_sys", "nibp_mean", "nibp_dia"), (40, 200)),
     ("SpO\u2082 %", ("spo2",), (80, 100)),
     ("RR /min", ("rr",), (0, 35)),
