@@ -4,7 +4,8 @@ Only the visible window is handed to the curves, with peak downsampling set on t
 after it is added (PlotItem.addItem undoes the PlotWidget.plot shortcut: DESIGN.md).
 Numerics arrive about once a second, so each trend redraws once per session second, not
 every frame, and the four plots take turns in consecutive frames: one 25 ms frame a second
-became four of about 6 ms (measured), so the sweep never stutters. No alpha grid: in software rendering it tripled the cost of a frame (measured
+became four of about 6-10 ms (measured), so the sweep never stutters.
+No alpha grid: in software rendering it tripled the cost of a frame (measured
 45 ms of a 63 ms full repaint).
 """
 
