@@ -43,31 +43,11 @@ from ketadesk.sources.hl7_oru import (
     interpret,
 )
 from ketadesk.sources.mllp import MllpLimits, MllpServer
+from ketadesk.sources.options import int_option, seconds_option
 
 log = logging.getLogger(__name__)
 
 _MAX_REPORTED_KEYS = 500  # distinct problems reported as status events; later ones only logged
-
-
-def _int_option(opts: dict[str, str], key: str, lo: int, hi: int, hint: str = "") -> int:
-    text = opts[key].strip()
-    try:
-        value = int(text)
-    except ValueError:
-        value = lo - 1
-    if not lo <= value <= hi:
-        raise SourceError(f"option {key}={opts[key]!r} must be an integer {lo}-{hi}{hint}")
-    return value
-
-
-def _seconds_option(opts: dict[str, str], key: str, lo: float, hi: float) -> float:
-    try:
-        value = float(opts[key])
-    except ValueError:
-        value = math.nan
-    if not lo <= value <= hi:  # NaN fails here too
-        raise SourceError(f"option {key}={opts[key]!r} must be a number of seconds {lo:g}-{hi:g}")
-    return value
 
 
 def _ip_option(text: str, key: str) -> str:
@@ -110,16 +90,16 @@ class Hl7Source:
     def __init__(self, **options: str) -> None:
         opts = parse_options(self.options, options)
         self._host = _ip_option(opts["host"], "host")
-        self._port = _int_option(opts, "port", 0, 65535, " (0 = any free port)")
+        self._port = int_option(opts, "port", 0, 65535, " (0 = any free port)")
         allow = [a for a in opts["allow"].split(",") if a.strip()]
         self._limits = MllpLimits(
-            max_frame_bytes=_int_option(opts, "max_frame_bytes", 1024, 64 * 1024 * 1024),
-            idle_timeout_s=_seconds_option(opts, "idle_timeout_s", 0.05, 86400.0),
-            max_connections=_int_option(opts, "max_connections", 1, 64),
+            max_frame_bytes=int_option(opts, "max_frame_bytes", 1024, 64 * 1024 * 1024),
+            idle_timeout_s=seconds_option(opts, "idle_timeout_s", 0.05, 86400.0),
+            max_connections=int_option(opts, "max_connections", 1, 64),
             allow=frozenset(_ip_option(a, "allow") for a in allow),
         )
-        self._stall_s = _seconds_option(opts, "stall_s", 0.1, 86400.0)
-        self._inbox = Handover("HL7", _int_option(opts, "queue_size", 10, 10_000_000), log,
+        self._stall_s = seconds_option(opts, "stall_s", 0.1, 86400.0)
+        self._inbox = Handover("HL7", int_option(opts, "queue_size", 10, 10_000_000), log,
                                max_reported=_MAX_REPORTED_KEYS)
         self._lock = threading.Lock()  # guards the counters and _last_nibp_time
         self._last_nibp_time: dict[str, str] = {}

@@ -36,6 +36,7 @@ from ketadesk.sources.base import (
 )
 from ketadesk.sources.handover import Handover
 from ketadesk.sources.hl7_oru import CODE_TO_CHANNEL, check_unit, parse_mdc_code
+from ketadesk.sources.options import int_option, seconds_option
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,6 @@ INSTALL_HINT = "the SDC source needs the sdc11073 package: pip install 'ketadesk
 _VALID = frozenset({"Vld", "Vldated"})  # BICEPS MeasurementValidity values we trust
 _ONGOING = "Ong"  # a measurement in progress (NIBP cuff inflating): not a value yet
 _POLL_S = 0.2
-
-
-def _float_option(opts: dict[str, str], key: str, lo: float, hi: float) -> float:
-    try:
-        value = float(opts[key])
-    except ValueError:
-        value = math.nan
-    if not lo <= value <= hi:
-        raise SourceError(f"option {key}={opts[key]!r} must be a number of seconds {lo:g}-{hi:g}")
-    return value
 
 
 class SdcSource:
@@ -89,17 +80,10 @@ class SdcSource:
             raise SourceError(f"option address={opts['address']!r} is not an IPv4 address; "
                               "use e.g. 127.0.0.1") from None
         self._epr = opts["epr"].strip()
-        self._stall_s = _float_option(opts, "stall_s", 0.1, 86400.0)
-        self._search_s = _float_option(opts, "search_s", 0.2, 60.0)
-        self._retry_s = _float_option(opts, "retry_s", 0.0, 3600.0)
-        try:
-            queue_size = int(opts["queue_size"])
-        except ValueError:
-            queue_size = 0
-        if not 10 <= queue_size <= 10_000_000:
-            raise SourceError(f"option queue_size={opts['queue_size']!r} must be an integer "
-                              "10-10000000")
-
+        self._stall_s = seconds_option(opts, "stall_s", 0.1, 86400.0)
+        self._search_s = seconds_option(opts, "search_s", 0.2, 60.0)
+        self._retry_s = seconds_option(opts, "retry_s", 0.0, 3600.0)
+        queue_size = int_option(opts, "queue_size", 10, 10_000_000)
         self._inbox = Handover("SDC", queue_size, log, count_status_drops=False)
         self._lock = threading.Lock()  # guards _handles and _mdib
         self._handles: dict[str, str | None] = {}  # metric handle -> channel (None = unmapped)
