@@ -131,7 +131,7 @@ def test_bad_sizes_are_refused() -> None:
 def test_a_writer_thread_and_a_reader_lose_nothing_and_keep_order() -> None:
     """Every sample put is drained exactly once, in order, while both run at once."""
     total, chunk = 60_000, 7
-    inbox = Handover("X", total, log)  # big enough: nothing may be dropped
+    inbox = Handover("X", total, log, status_size=total)  # big enough: nothing is dropped
     halfway = threading.Event()
     drained_mid = threading.Event()
     done = threading.Event()
