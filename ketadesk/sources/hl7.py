@@ -70,6 +70,8 @@ class Hl7Source:
     """
 
     provenance: ClassVar[Provenance] = Provenance.LIVE
+    # Any free port: the contract test must not collide with a real listener on 2575.
+    contract_test_options: ClassVar[dict[str, str]] = {"port": "0"}
 
     options: tuple[SourceOption, ...] = (
         SourceOption("host", "address to listen on: 127.0.0.1 = this computer only, "
