@@ -67,7 +67,7 @@ class ScriptPlayer:
 
     def step(self, now_s: float) -> list[PlayedAction]:
         """Do every action due by now_s, in time order; returns what was done or refused."""
-        out = []
+        out: list[PlayedAction] = []
         while True:
             due = [(t, i) for i, a in enumerate(self._pending)
                    if (t := self.due_s(a)) is not None and t <= now_s]
