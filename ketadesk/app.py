@@ -17,6 +17,7 @@ from ketadesk.core.session import BufferConfig, Session
 from ketadesk.sources.base import VitalsSource
 
 if TYPE_CHECKING:
+    from ketadesk.ui.instructor import InstructorOpener
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
 
@@ -35,6 +36,7 @@ class Dashboard:
     pipeline: Pipeline
     window: MainWindow
     controller: LiveController
+    instructor: InstructorOpener | None = None  # View > Instructor..., simulator sources only
 
     def close(self) -> None:
         """Stop the timer, flush the recording, close the source and the window.
@@ -58,6 +60,9 @@ def build_dashboard(source: VitalsSource, clock: Clock,
 
     `sink` makes the recorder for the new session (None: nothing is recorded, as in tests).
     """
+    from ketadesk.core.clock import ScaledClock
+    from ketadesk.sources.simulator.source import SimulatorSource
+    from ketadesk.ui.instructor import InstructorOpener
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
 
@@ -71,7 +76,12 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     window = MainWindow(source.info, session.buffers, sweep_s=display["sweep_s"],
                         trend_minutes=display["trend_minutes"], started_text=started)
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
-    return Dashboard(clock, source, session, pipeline, window, controller)
+    instructor = None
+    if isinstance(source, SimulatorSource):
+        control = clock if isinstance(clock, ScaledClock) else None
+        instructor = InstructorOpener(window, source, session, control)
+        window.menus["View"].addAction(instructor.action)
+    return Dashboard(clock, source, session, pipeline, window, controller, instructor)
 
 
 def qt_app(argv: list[str] | None = None) -> Any:

@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
                                       "the platform's user data directory)")
     p.add_argument("--no-record", action="store_true",
                    help="do not record this session (demonstrations only)")
+    p.add_argument("--instructor", action="store_true",
+                   help="also open the instructor window (simulator only; View > Instructor, "
+                        "Ctrl+I)")
     p.set_defaults(func=run_gui)
 
     s = sub.add_parser("screenshot", help="render the dashboard offscreen to a PNG",
@@ -34,31 +37,67 @@ def register(sub: Any) -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from ketadesk.app import build_dashboard, qt_app
+    from ketadesk.app import Dashboard, build_dashboard, qt_app
     from ketadesk.core.clock import MonotonicClock, ScaledClock
+    from ketadesk.sources.registry import parse_option_args
 
     speed = parse_speed(args.speed, allow_max=False)
     source = build_source(args)
     check_speed_for(source, speed)
+    if args.instructor and args.source != "simulator":
+        raise CliError(f"--instructor needs the simulator source, not {args.source!r}")
     from ketadesk.store.catalog import data_dir
     from ketadesk.store.session_recorder import SessionRecorder
 
     directory = data_dir(args.data_dir)
     app = qt_app()
-    clock = ScaledClock(MonotonicClock(), speed or 1.0)
+    current: list[Dashboard] = []
 
     def recorder(session: Any) -> SessionRecorder:
-        return SessionRecorder.start(session, directory=directory)
+        return SessionRecorder.start(session, directory=directory,
+                                     config=simulation_meta(current_source[0]))
 
-    dash = build_dashboard(source, clock, None if args.no_record else recorder)
-    if dash.pipeline.sink is not None:
-        print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
-    dash.window.show()
-    dash.controller.start()
+    current_source = [source]
+
+    def open_dashboard(src: Any, show_instructor: bool) -> Dashboard:
+        current_source[0] = src
+        dash = build_dashboard(src, ScaledClock(MonotonicClock(), speed or 1.0),
+                               None if args.no_record else recorder)
+        if dash.pipeline.sink is not None:
+            print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
+        if dash.instructor is not None:
+            dash.instructor.restart = restart
+        dash.window.show()
+        dash.controller.start()
+        if show_instructor and dash.instructor is not None:
+            dash.instructor.open()
+        return dash
+
+    def restart(scenario: str, profile: str) -> None:
+        # A new session (and recording) with the chosen patient; the old one is closed after
+        # the new window shows, so the application never has no window.
+        opts = {**parse_option_args(args.source_opt), "scenario": scenario, "profile": profile}
+        from ketadesk.sources.registry import create
+
+        new = open_dashboard(create("simulator", opts), True)
+        old = current[0]
+        current[0] = new
+        old.close()
+
+    current.append(open_dashboard(source, args.instructor))
     try:
         return int(app.exec())
     finally:
-        dash.close()
+        current[0].close()
+
+
+def simulation_meta(source: Any) -> dict[str, Any]:
+    """What the recording's meta says about a simulated session (empty for other sources)."""
+    scenario = getattr(source, "scenario", None)
+    if scenario is None:
+        return {}
+    return {"provenance": "simulated", "scenario": scenario.name, "seed": source.seed,
+            "profile": source.profile.name, "pk_model": source.pk_model}
 
 
 def _parse_size(text: str) -> tuple[int, int]:

@@ -55,6 +55,12 @@ class ScriptPlayer:
     def pending(self) -> tuple[ScriptedAction, ...]:
         return tuple(self._pending)
 
+    def skip_past(self, now_s: float) -> tuple[ScriptedAction, ...]:
+        """Drop the actions already due by now_s (demo mode switched on late replays nothing)."""
+        past = tuple(a for a in self._pending if (t := self.due_s(a)) is not None and t <= now_s)
+        self._pending = [a for a in self._pending if a not in past]
+        return past
+
     def due_s(self, action: ScriptedAction) -> float | None:
         """The clock time the action is due, None while it depends on an unstarted infusion."""
         if action.at_min is not None:
