@@ -87,7 +87,9 @@ class InstructorPanel(QWidget):
         self.player: ScriptPlayer | None = None
         self._events_seen = -1
         self.setWindowTitle("KetaDesk \u2014 Instructor (SIMULATION)")
-        self.resize(760, 860)
+        self.resize(820, 940)
+        # The chosen speed must be visible at a glance (the theme draws no checked state).
+        self.setStyleSheet(f"QPushButton:checked {{ background: {theme.SIM_BANNER}; }}")
 
         title = QLabel("INSTRUCTOR \u2014 not shown to the trainee")
         title.setStyleSheet(f"background: {theme.SIM_BANNER}; font-weight: bold; padding: 4px;")
@@ -118,8 +120,9 @@ class InstructorPanel(QWidget):
         self.profile_combo.addItem(SCENARIO_PATIENT, "")
         for name in NAMED_PROFILES:
             self.profile_combo.addItem(name, name)
-        self.description = QLabel()
-        self.description.setWordWrap(True)
+        self.description = QPlainTextEdit()
+        self.description.setReadOnly(True)
+        self.description.setMaximumHeight(96)
         self.description.setStyleSheet(f"color: {theme.MUTED};")
         self.restart_button = QPushButton("Restart simulation with these")
         self.restart_button.setEnabled(self.restart is not None)
@@ -146,6 +149,8 @@ class InstructorPanel(QWidget):
         box = QGroupBox("Trigger an event now")
         lay = QVBoxLayout(box)
         self.event_list = QListWidget()
+        self.event_list.setWordWrap(True)
+        self.event_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for ev in instructor_events(self.source.scenario):
             item = QListWidgetItem(ev.label)
             item.setData(Qt.ItemDataRole.UserRole, ev)
@@ -196,6 +201,7 @@ class InstructorPanel(QWidget):
         self.debrief_view = QPlainTextEdit()
         self.debrief_view.setReadOnly(True)
         self.debrief_view.setStyleSheet("font-family: monospace;")
+        self.debrief_view.setMinimumHeight(200)
         self.export_button = QPushButton("Export debrief\u2026")
         self.export_button.clicked.connect(self._on_export_clicked)
         lay.addWidget(self.debrief_view)
@@ -262,10 +268,11 @@ class InstructorPanel(QWidget):
         try:
             sc = load_named_scenario(name)
         except ScenarioError as exc:
-            self.description.setText(str(exc))
+            self.description.setPlainText(str(exc))
             return
         objectives = "".join(f"\n \u2022 {o}" for o in sc.learning_objectives)
-        self.description.setText(f"{sc.title}. {' '.join(sc.description.split())}{objectives}")
+        self.description.setPlainText(
+            f"{sc.title}. {' '.join(sc.description.split())}{objectives}")
 
     def _on_restart_clicked(self) -> None:
         if self.restart is not None:

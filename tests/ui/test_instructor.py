@@ -177,7 +177,7 @@ def test_restart_asks_the_composition_root_with_the_choices(dash: Dashboard) -> 
     panel = dash.instructor.open()
     panel.scenario_combo.setCurrentIndex(panel.scenario_combo.findData("tachycardia"))
     panel.profile_combo.setCurrentIndex(panel.profile_combo.findData("sensitive"))
-    assert "anxious" in panel.description.text().lower()
+    assert "anxious" in panel.description.toPlainText().lower()
     panel.restart_button.click()
     assert asked == [("tachycardia", "sensitive")]
 
