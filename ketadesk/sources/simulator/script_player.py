@@ -50,10 +50,16 @@ class ScriptPlayer:
         self.who = who
         self._pending = list(actions)
         self.played: list[PlayedAction] = []
+        self._started_s: float | None = None  # the infusion's start, once known it stays
 
     @property
     def pending(self) -> tuple[ScriptedAction, ...]:
         return tuple(self._pending)
+
+    def next_due_s(self) -> float | None:
+        """When the next pending action is due (None: none, or waiting for the start)."""
+        times = [t for a in self._pending if (t := self.due_s(a)) is not None]
+        return min(times) if times else None
 
     def skip_past(self, now_s: float) -> tuple[ScriptedAction, ...]:
         """Drop the actions already due by now_s (demo mode switched on late replays nothing)."""
@@ -65,15 +71,17 @@ class ScriptPlayer:
         """The clock time the action is due, None while it depends on an unstarted infusion."""
         if action.at_min is not None:
             return self.origin_s + action.at_min * 60.0
-        inf = self.session.infusion
-        started = inf.snapshot().started_at_s if inf is not None else None
-        if started is None or action.at_infusion_min is None:
+        if self._started_s is None and self.session.infusion is not None:
+            self._started_s = self.session.infusion.snapshot().started_at_s
+        if self._started_s is None or action.at_infusion_min is None:
             return None
-        return started + action.at_infusion_min * 60.0
+        return self._started_s + action.at_infusion_min * 60.0
 
     def step(self, now_s: float) -> list[PlayedAction]:
         """Do every action due by now_s, in time order; returns what was done or refused."""
         out: list[PlayedAction] = []
+        if not self._pending:
+            return out
         while True:
             due = [(t, i) for i, a in enumerate(self._pending)
                    if (t := self.due_s(a)) is not None and t <= now_s]

@@ -5,7 +5,8 @@ plus "cycle NIBP now"), ECG and pleth whose beats follow the heart rate. The pat
 scenario's PatientModel (model.py); `follow_infusion` lets it feel the real infusion's rate
 history, so pauses and rate changes move the concentrations. Flags from the model: an SpO2
 probe off reads 0 with a flat pleth, leads off give ECG noise and no ECG heart rate, a stalled
-source delivers nothing at all for that time.
+source delivers nothing at all for that time. Symptoms (nausea, headache, ...) come as
+"message" status events, as the person at the chair would notice them.
 
 Samples are generated up to the clock's now on each read, so the speed factor lives in the
 clock (ScaledClock) and a FakeClock runs whole sessions with no waiting. The samples do not
@@ -139,6 +140,7 @@ class SimulatorSource:
                             "pleth": np.random.default_rng([self.seed, 3])}
         self._probe_off: frozenset[str] = frozenset()
         self._leads_off = False
+        self._symptoms: frozenset[str] = frozenset()
         # The state of each recent whole second: waveforms look HR up per sample, and the model
         # itself only moves forward.
         self._states: dict[int, PhysiologyState] = {}
@@ -292,6 +294,13 @@ class SimulatorSource:
         if st.leads_off != self._leads_off:
             self._leads_off = st.leads_off
             out.append(StatusEvent(t, "leads_off" if st.leads_off else "leads_on", "ecg_ii"))
+        if st.symptoms != self._symptoms:
+            # What the patient says or shows, as the person at the chair would notice it.
+            for name in sorted(st.symptoms - self._symptoms):
+                out.append(StatusEvent(t, "message", None, f"patient: {name}"))
+            for name in sorted(self._symptoms - st.symptoms):
+                out.append(StatusEvent(t, "message", None, f"patient: {name} has passed"))
+            self._symptoms = st.symptoms
         return out
 
     def _numerics(self, t: float, st: PhysiologyState) -> list[NumericSample]:
@@ -323,42 +332,41 @@ class SimulatorSource:
                 NumericSample("nibp_mean", t, float(mean))]
 
     def _wave(self, channel: str, beat: BeatPhase, now: float) -> list[WaveformChunk]:
-        n_target = int(math.floor(now * beat.rate_hz)) + 1
-        n_new = n_target - beat.n_done
+        rate = int(beat.rate_hz)  # 250 and 125: whole samples per second
+        n_done = beat.n_done
+        n_target = int(math.floor(now * rate)) + 1
+        n_new = n_target - n_done
         if n_new <= 0:
             return []
-        t0 = beat.n_done / beat.rate_hz
-        times = t0 + np.arange(n_new) / beat.rate_hz
-        # HR is piecewise constant per second, so look it up per sample from the model.
-        first = int(math.floor(times[0]))
-        per_sec = [self._states[s] for s in range(first, int(math.floor(times[-1])) + 1)]
-        if len(per_sec) == 1:  # the usual case at 1 s steps or faster: no per-sample lookup
-            idx = np.zeros(n_new, dtype=np.int64)
-            hr = np.full(n_new, per_sec[0].hr)
-        else:
-            idx = np.floor(times).astype(np.int64) - first
-            hr = np.array([s.hr for s in per_sec])[idx]
+        t0 = n_done / rate
+        # Sample n lies in second n // rate: count the new samples in each second, so the
+        # per-second state (HR, flags) is repeated onto the samples without per-sample lookups.
+        first, last = n_done // rate, (n_target - 1) // rate
+        per_sec = [self._states[s] for s in range(first, last + 1)]
+        counts = [min(n_target, (s + 1) * rate) - max(n_done, s * rate)
+                  for s in range(first, last + 1)]
+        hr = np.repeat([s.hr for s in per_sec], counts)
         phases = beat.advance(hr)
         noise = self._wave_noise[channel].standard_normal(n_new)
         if channel == "ecg_ii":
             values = ECG_TABLE(phases) + 0.02 * noise
             if any(s.leads_off for s in per_sec):
-                leads_off = np.array([s.leads_off for s in per_sec])[idx]
+                leads_off = np.repeat([s.leads_off for s in per_sec], counts)
                 values = np.where(leads_off, 0.05 * noise, values)
         else:
             values = PLETH_TABLE(phases) + 0.01 * noise
             if any("spo2" in s.probe_off for s in per_sec):
                 # A probe off the finger gives a flat line.
-                probe_off = np.array(["spo2" in s.probe_off for s in per_sec])[idx]
+                probe_off = np.repeat(["spo2" in s.probe_off for s in per_sec], counts)
                 values = np.where(probe_off, 0.0, values)
         if not any(s.source_stalled for s in per_sec):
             return [WaveformChunk(channel, t0 + self._t0, beat.rate_hz,
                                   values.astype(np.float32))]
-        keep = ~np.array([s.source_stalled for s in per_sec])[idx]
+        keep = ~np.repeat([s.source_stalled for s in per_sec], counts)
         # A stall drops its samples: deliver the runs on either side as separate chunks.
         out = []
         edges = np.flatnonzero(np.diff(np.concatenate(([0], keep.astype(np.int8), [0]))))
         for a, b in zip(edges[::2], edges[1::2], strict=True):
-            out.append(WaveformChunk(channel, float(times[a]) + self._t0, beat.rate_hz,
+            out.append(WaveformChunk(channel, (n_done + int(a)) / rate + self._t0, beat.rate_hz,
                                      values[a:b].astype(np.float32)))
         return out
