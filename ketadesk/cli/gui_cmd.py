@@ -41,11 +41,11 @@ def run_gui(args: argparse.Namespace) -> int:
     from ketadesk.core.clock import MonotonicClock, ScaledClock
     from ketadesk.sources.registry import parse_option_args
 
+    if args.instructor and args.source != "simulator":
+        raise CliError(f"--instructor needs the simulator source, not {args.source!r}")
     speed = parse_speed(args.speed, allow_max=False)
     source = build_source(args)
     check_speed_for(source, speed)
-    if args.instructor and args.source != "simulator":
-        raise CliError(f"--instructor needs the simulator source, not {args.source!r}")
     from ketadesk.store.catalog import data_dir
     from ketadesk.store.session_recorder import SessionRecorder
 
