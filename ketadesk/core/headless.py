@@ -56,7 +56,7 @@ class HeadlessResult:
 
 def run_session(pipeline: Pipeline, plan: DosePlan, advance: Callable[[float], None],
                 timeline: HeadlessTimeline | None = None, *, who: str = "",
-                on_step: Callable[[float], None] | None = None,
+                on_step: Callable[[float], object] | None = None,
                 next_due_s: Callable[[], float | None] | None = None, step_s: float = 1.0,
                 should_stop: Callable[[], bool] | None = None) -> HeadlessResult:
     """Run the session to its end (or until should_stop() says so); returns what happened.
