@@ -33,13 +33,15 @@ def register(sub: Any) -> None:
     s.add_argument("--sim-minutes", type=float, default=20.0,
                    help="simulated minutes to run before the picture (0-720, default 20)")
     s.add_argument("--size", default="1400x900", help="window size WxH (default 1400x900)")
+    s.add_argument("--demo-plan", action="store_true",
+                   help="show an infusion: 70 kg, 0.5 mg/kg over 40 min at 1 mg/mL, started "
+                        "after a 10 min baseline (e.g. --sim-minutes 35 for mid-infusion)")
     s.set_defaults(func=run_screenshot)
 
 
 def run_gui(args: argparse.Namespace) -> int:
     from ketadesk.app import Dashboard, build_dashboard, qt_app
     from ketadesk.core.clock import MonotonicClock, ScaledClock
-    from ketadesk.sources.registry import parse_option_args
 
     if args.instructor and args.source != "simulator":
         raise CliError(f"--instructor needs the simulator source, not {args.source!r}")
@@ -51,44 +53,27 @@ def run_gui(args: argparse.Namespace) -> int:
 
     directory = data_dir(args.data_dir)
     app = qt_app()
-    current: list[Dashboard] = []
+    clock = ScaledClock(MonotonicClock(), speed or 1.0)
+    built: list[Dashboard] = []
 
     def recorder(session: Any) -> SessionRecorder:
+        # After a source change the dashboard already holds the new source.
+        current = built[0].source if built else source
         return SessionRecorder.start(session, directory=directory,
-                                     config=simulation_meta(current_source[0]))
+                                     config=simulation_meta(current))
 
-    current_source = [source]
-
-    def open_dashboard(src: Any, show_instructor: bool) -> Dashboard:
-        current_source[0] = src
-        dash = build_dashboard(src, ScaledClock(MonotonicClock(), speed or 1.0),
-                               None if args.no_record else recorder)
-        if dash.pipeline.sink is not None:
-            print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
-        if dash.instructor is not None:
-            dash.instructor.restart = restart
-        dash.window.show()
-        dash.controller.start()
-        if show_instructor and dash.instructor is not None:
-            dash.instructor.open()
-        return dash
-
-    def restart(scenario: str, profile: str) -> None:
-        # A new session (and recording) with the chosen patient; the old one is closed after
-        # the new window shows, so the application never has no window.
-        opts = {**parse_option_args(args.source_opt), "scenario": scenario, "profile": profile}
-        from ketadesk.sources.registry import create
-
-        new = open_dashboard(create("simulator", opts), True)
-        old = current[0]
-        current[0] = new
-        old.close()
-
-    current.append(open_dashboard(source, args.instructor))
+    dash = build_dashboard(source, clock, None if args.no_record else recorder)
+    built.append(dash)
+    if dash.pipeline.sink is not None:
+        print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
+    dash.window.show()
+    dash.controller.start()
+    if args.instructor and dash.instructor is not None:
+        dash.instructor.open()
     try:
         return int(app.exec())
     finally:
-        current[0].close()
+        dash.close()
 
 
 def simulation_meta(source: Any) -> dict[str, Any]:
@@ -126,9 +111,12 @@ def run_screenshot(args: argparse.Namespace) -> int:
     dash = build_dashboard(source, clock)
     dash.window.resize(width, height)
     dash.window.show()
+    script = _demo_plan(dash.session) if args.demo_plan else None
     end_s = args.sim_minutes * 60.0
     while clock.now() < end_s:
         clock.advance(min(1.0, end_s - clock.now()))
+        if script is not None:
+            script.step()
         dash.pipeline.step(clock.now())
     dash.controller.step()
     app.processEvents()
@@ -142,3 +130,20 @@ def run_screenshot(args: argparse.Namespace) -> int:
     note = "" if size == args.size else f" (asked {args.size}; the layout's minimum size wins)"
     print(f"wrote {out} ({size}{note}, {args.sim_minutes:g} simulated minutes)")
     return 0
+
+
+DEMO_CLINICIAN = "DEMO"
+
+
+def _demo_plan(session: Any) -> Any:
+    """The worked example of DOMAIN.md 2, confirmed and started after a 10 min baseline."""
+    from ketadesk.cli.record_cmd import InfusionScript
+    from ketadesk.core.dose import PlanInputs, confirm_plan, load_dose_settings
+
+    inputs = PlanInputs(weight=70.0, dose_mg_per_kg=0.5, duration_min=40.0,
+                        concentration_mg_per_ml=1.0)
+    plan = confirm_plan(inputs, who=DEMO_CLINICIAN, settings=load_dose_settings()).plan
+    if plan is None:
+        raise CliError("the demo plan is not confirmed with this site's infusion settings")
+    session.clinician, session.patient_id = DEMO_CLINICIAN, "DEMO-001"
+    return InfusionScript(session.set_plan(plan), DEMO_CLINICIAN, start_at_s=600.0)

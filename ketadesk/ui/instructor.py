@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ketadesk.core.clock import ScaledClock
 from ketadesk.core.debrief import DebriefEntry, debrief_entries, session_time, to_csv, to_text
 from ketadesk.core.session import Session, SessionSnapshot
 from ketadesk.sources.simulator.patient import NAMED_PROFILES
@@ -40,7 +41,9 @@ from ketadesk.sources.simulator.script_player import ScriptPlayer
 from ketadesk.sources.simulator.source import SimulatorSource
 from ketadesk.sources.simulator.triggers import InstructorEvent, instructor_events
 from ketadesk.ui import theme
-from ketadesk.ui.main_window import MainWindow
+
+if TYPE_CHECKING:
+    from ketadesk.app import Dashboard
 
 SPEEDS: tuple[float, ...] = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 INSTRUCTOR_WHO = "INSTR"
@@ -128,7 +131,7 @@ class InstructorPanel(QWidget):
         self.restart_button.setEnabled(self.restart is not None)
         self.restart_button.setToolTip(
             "The patient of a running session cannot change: this ends the session (its "
-            "recording is kept) and starts a new one.")
+            "recording is kept) and starts a new one; refused once the infusion has started.")
         self.restart_button.clicked.connect(self._on_restart_clicked)
         self.scenario_combo.currentIndexChanged.connect(self._on_scenario_changed)
         self.demo_check = QCheckBox("Demo mode: play the scenario's scripted clinician actions")
@@ -275,8 +278,12 @@ class InstructorPanel(QWidget):
             f"{sc.title}. {' '.join(sc.description.split())}{objectives}")
 
     def _on_restart_clicked(self) -> None:
-        if self.restart is not None:
+        if self.restart is None:
+            return
+        try:
             self.restart(self.scenario_combo.currentData(), self.profile_combo.currentData())
+        except Exception as exc:  # a refusal (infusion started) or a bad choice: say why
+            self.message.setText(f"Not restarted: {exc}")
 
     def _on_demo_toggled(self, on: bool) -> None:
         # Only actions not yet due are played: switching on late does not replay the past.
@@ -338,25 +345,63 @@ class InstructorPanel(QWidget):
 
 
 class InstructorOpener:
-    """View > Instructor... (Ctrl+I): builds the panel on first use, then shows it again."""
+    """View > Instructor... (Ctrl+I): builds the panel on first use, then shows it again.
 
-    def __init__(self, window: MainWindow, source: SimulatorSource, session: Session,
-                 control: SimControl | None) -> None:
-        self.window = window
-        self.source = source
-        self.session = session
-        self.control = control
-        self.restart: Restart | None = None
+    Follows the dashboard through source changes: the panel belongs to one session, so a new
+    session (Restart simulation, File > Change source) gets a new panel and debrief log, and
+    the menu item is enabled only while the source is the simulator.
+    """
+
+    def __init__(self, dash: Dashboard) -> None:
+        self.dash = dash
+        self.control: SimControl | None = None  # None: the dashboard's clock if it can
+        self.restart: Restart = self.restart_simulation
         self.panel: InstructorPanel | None = None
-        self.action = QAction("Instructor\u2026", window)
+        self.action = QAction("Instructor\u2026", dash.window)
         self.action.setShortcut(QKeySequence("Ctrl+I"))
         self.action.triggered.connect(self.open)
+        self._sync_action()
 
-    def open(self) -> InstructorPanel:
+    def _sync_action(self) -> None:
+        self.action.setEnabled(isinstance(self.dash.source, SimulatorSource))
+
+    def open(self) -> InstructorPanel | None:
+        source = self.dash.source
+        if not isinstance(source, SimulatorSource):
+            return None
         if self.panel is None:
-            self.panel = InstructorPanel(self.source, self.session, self.control,
-                                         parent=self.window, restart=self.restart)
-            self.window.panels.append(self.panel)  # redrawn by the one live timer
+            clock = self.dash.clock
+            control = self.control or (clock if isinstance(clock, ScaledClock) else None)
+            self.panel = InstructorPanel(source, self.dash.session, control,
+                                         parent=self.dash.window, restart=self.restart)
+            self.dash.window.panels.append(self.panel)  # redrawn by the one live timer
         self.panel.show()
         self.panel.raise_()
         return self.panel
+
+    def on_session_changed(self, _session: Session) -> None:
+        was_open = self.panel is not None and self.panel.isVisible()
+        if self.panel is not None:
+            self.dash.window.panels.remove(self.panel)
+            self.panel.close()
+            self.panel.deleteLater()
+            self.panel = None
+        self._sync_action()
+        if was_open:
+            self.open()
+
+    def restart_simulation(self, scenario: str, profile: str) -> None:
+        """A new session on a new simulated patient (refused once the infusion has started)."""
+        old = self.dash.source
+        pk = old.pk_model if isinstance(old, SimulatorSource) else ""
+        opts = {"scenario": scenario, "profile": profile, **({"pk_model": pk} if pk else {})}
+        self.dash.switch_source(SimulatorSource(**opts))
+
+
+def install_instructor(dash: Dashboard) -> InstructorOpener:
+    """Add View > Instructor... to the dashboard and keep it bound to the current session."""
+    opener = InstructorOpener(dash)
+    dash.window.menus["View"].addAction(opener.action)
+    dash.session_changed.append(opener.on_session_changed)
+    dash.instructor = opener
+    return opener

@@ -207,3 +207,33 @@ def test_event_list_holds_scenario_and_generic_events(dash: Dashboard) -> None:
     for generic in ("hypertensive_surge", "desaturation", "tachycardia", "probe_off",
                     "leads_off", "source_stall", "nausea_vomiting"):
         assert generic in names
+
+
+def test_restart_simulation_starts_a_new_session_and_panel(dash: Dashboard) -> None:
+    assert dash.instructor is not None
+    panel = dash.instructor.open()
+    assert panel is not None
+    old_session = dash.session
+    _advance(dash, 5)
+    panel.scenario_combo.setCurrentIndex(panel.scenario_combo.findData("tachycardia"))
+    panel.restart_button.click()
+    assert dash.session is not old_session
+    assert dash.source.scenario.name == "tachycardia"  # type: ignore[attr-defined]
+    new_panel = dash.instructor.panel
+    assert new_panel is not None and new_panel is not panel and new_panel.isVisible()
+    assert panel not in dash.window.panels and new_panel in dash.window.panels
+    assert new_panel.source is dash.source and new_panel.session is dash.session
+
+
+def test_restart_is_refused_once_the_infusion_has_started(dash: Dashboard) -> None:
+    assert dash.instructor is not None
+    panel = dash.instructor.open()
+    assert panel is not None
+    plan = confirm_plan(PlanInputs(weight=70, dose_mg_per_kg=0.5, duration_min=40,
+                                   concentration_mg_per_ml=1.0), who="TR").plan
+    assert plan is not None
+    dash.session.set_plan(plan).start(who="TR")
+    session = dash.session
+    panel.restart_button.click()
+    assert dash.session is session
+    assert panel.message.text().startswith("Not restarted: the data source cannot be changed")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
 import numpy as np
 
@@ -91,7 +92,10 @@ def _minutes(opts: dict[str, str], key: str) -> float:
 
 
 class SimulatorSource:
-    """Default source: a simulated adult patient, driven by a scenario and the real infusion."""
+    """Simulated adult patient (the default source; no real patient), driven by a scenario
+    and the real infusion."""
+
+    provenance: ClassVar[Provenance] = Provenance.SIMULATED
 
     options: tuple[SourceOption, ...] = _options()
 
@@ -132,6 +136,7 @@ class SimulatorSource:
         self._next_numeric_s = 0.0
         self._next_nibp_s = FIRST_NIBP_S
         self._nibp_requested = False
+        self._last_nibp_s = 0.0
         self._ecg = BeatPhase(ECG_HZ)
         self._pleth = BeatPhase(PLETH_HZ)
         # One noise stream per output so the samples do not depend on how reads are chunked.
@@ -178,7 +183,12 @@ class SimulatorSource:
 
     @property
     def nibp_interval_s(self) -> float:
-        """The cuff cycle in force now (shorter while the infusion runs or is paused)."""
+        """The gap between the last cuff cycle and the next one scheduled (60-3600 s): what
+        a monitor's NIBP-overdue check should expect right now."""
+        return min(3600.0, max(60.0, self._next_nibp_s - self._last_nibp_s))
+
+    def _cycle_s(self) -> float:
+        """The cuff cycle in force: shorter while the infusion runs or is paused."""
         if self._infusion_started_s is not None and not self._infusion_ended:
             return self.nibp_interval_infusion_s
         return self.nibp_interval_other_s
@@ -250,14 +260,12 @@ class SimulatorSource:
         start = next((t for t, r in shifted if r > 0), None)
         if start is not None and self._infusion_started_s is None:
             self._infusion_started_s = start
-            # Blood pressure at the dose start, then at the infusion's cycle.
-            self._next_nibp_s = min(self._next_nibp_s, max(start, self._next_numeric_s))
+            # The infusion's shorter cycle counts from the start; a cycle already due sooner
+            # stays. After the infusion the next cycle is simply the longer one.
+            self._next_nibp_s = min(self._next_nibp_s, start + self.nibp_interval_infusion_s)
         ended = self._ended_at_s() if self._ended_at_s is not None else None
-        if ended is not None and not self._infusion_ended:
+        if ended is not None:
             self._infusion_ended = True
-            self._next_nibp_s = min(self._next_nibp_s,
-                                    max(ended - self._t0, self._next_numeric_s)
-                                    + self.nibp_interval_other_s)
 
     def read(self) -> SampleBatch:
         if self._clock is None:
@@ -278,7 +286,8 @@ class SimulatorSource:
             numerics.extend(self._numerics(t + self._t0, st))
             if self._nibp_requested or t >= self._next_nibp_s:
                 numerics.extend(self._nibp(t + self._t0, st))
-                self._next_nibp_s = t + self.nibp_interval_s
+                self._last_nibp_s = t
+                self._next_nibp_s = t + self._cycle_s()
                 self._nibp_requested = False
         waves = [*self._wave("ecg_ii", self._ecg, now), *self._wave("pleth", self._pleth, now)]
         for old in [k for k in self._states if k < now - 2]:
