@@ -111,12 +111,15 @@ def run_screenshot(args: argparse.Namespace) -> int:
     dash = build_dashboard(source, clock)
     dash.window.resize(width, height)
     dash.window.show()
-    script = _demo_plan(dash.session) if args.demo_plan else None
     end_s = args.sim_minutes * 60.0
+    if args.demo_plan:
+        from ketadesk.core.headless import HeadlessTimeline, run_session
+
+        run_session(dash.pipeline, _demo_plan(dash.session), clock.advance,
+                    HeadlessTimeline(baseline_min=10.0), who=DEMO_CLINICIAN,
+                    should_stop=lambda: clock.now() >= end_s)
     while clock.now() < end_s:
         clock.advance(min(1.0, end_s - clock.now()))
-        if script is not None:
-            script.step()
         dash.pipeline.step(clock.now())
     dash.controller.step()
     app.processEvents()
@@ -136,8 +139,7 @@ DEMO_CLINICIAN = "DEMO"
 
 
 def _demo_plan(session: Any) -> Any:
-    """The worked example of DOMAIN.md 2, confirmed and started after a 10 min baseline."""
-    from ketadesk.cli.record_cmd import InfusionScript
+    """The worked example of DOMAIN.md 2, confirmed (run_session starts it after 10 min)."""
     from ketadesk.core.dose import PlanInputs, confirm_plan, load_dose_settings
 
     inputs = PlanInputs(weight=70.0, dose_mg_per_kg=0.5, duration_min=40.0,
@@ -146,4 +148,4 @@ def _demo_plan(session: Any) -> Any:
     if plan is None:
         raise CliError("the demo plan is not confirmed with this site's infusion settings")
     session.clinician, session.patient_id = DEMO_CLINICIAN, "DEMO-001"
-    return InfusionScript(session.set_plan(plan), DEMO_CLINICIAN, start_at_s=600.0)
+    return plan

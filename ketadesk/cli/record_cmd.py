@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ketadesk.cli import CliError
 from ketadesk.cli.common import add_source_args, build_source, check_speed_for, parse_speed
 from ketadesk.cli.plan_cmd import add_plan_args, confirmed_plan, has_plan_args
-from ketadesk.core.dose import format_number
-from ketadesk.core.infusion import Infusion, Phase
 from ketadesk.core.people import parse_initials, parse_patient_id
 from ketadesk.sources.base import Provenance
 
@@ -51,35 +48,6 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-@dataclass
-class InfusionScript:
-    """Gives the infusion's commands at set times, as a clinician would (headless runs, demos).
-
-    start_at_s: when to start; recovery_s: observation after the infusion ended before the
-    session is ended (None: stop at COMPLETE, leaving recovery to a person).
-    """
-
-    infusion: Infusion
-    who: str
-    start_at_s: float
-    recovery_s: float | None = None
-
-    def step(self) -> None:
-        """Call before each pipeline step, so the commands' events reach that step's tick."""
-        snap = self.infusion.snapshot()
-        if snap.phase is Phase.BASELINE and snap.t_s >= self.start_at_s:
-            self.infusion.start(who=self.who)
-        elif self.recovery_s is None:
-            return
-        elif snap.phase in (Phase.COMPLETE, Phase.STOPPED_EARLY):
-            self.infusion.begin_recovery(who=self.who)
-            self.step()  # a zero-minute recovery ends at once
-        elif snap.phase is Phase.RECOVERY and (snap.recovery_elapsed_s or 0.0) >= self.recovery_s:
-            early = "" if snap.discharge_assessable else (
-                f"scripted end after {format_number(self.recovery_s / 60, 1)} min of recovery")
-            self.infusion.end(who=self.who, reason=early)
-
-
 def _check_range(value: float, flag: str, low: float, high: float) -> None:
     if not low <= value <= high:
         raise CliError(f"{flag} {value:g} is out of range; allowed: {low:g} to {high:g}")
@@ -87,6 +55,7 @@ def _check_range(value: float, flag: str, low: float, high: float) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ketadesk.core.clock import Clock, FakeClock, MonotonicClock, ScaledClock
+    from ketadesk.core.headless import HeadlessTimeline, run_session
     from ketadesk.core.pipeline import Pipeline
     from ketadesk.core.session import Session
     from ketadesk.store.session_recorder import SessionRecorder
@@ -122,24 +91,27 @@ def run(args: argparse.Namespace) -> int:
     source.open(clock)
     session = Session(clock, source.info)
     session.clinician, session.patient_id = who, patient
-    script: InfusionScript | None = None
-    if plan is not None:
-        script = InfusionScript(session.set_plan(plan), who, args.baseline_minutes * 60.0,
-                                args.recovery_minutes * 60.0)
     recorder = SessionRecorder.start(session, path=out)
     pipeline = Pipeline(source, session, recorder)
     end_s = minutes * 60.0
+
+    def advance(dt_s: float) -> None:
+        if fake is not None:
+            fake.advance(dt_s)
+        else:  # the clock runs by itself: wait for it, at the GUI's 25 Hz at most
+            time.sleep(max(0.04, dt_s / (speed or 1.0)))
+
     try:
-        if script is not None:
-            script.step()  # a zero-minute baseline starts at once
-        while clock.now() < end_s:
-            if fake is not None:
-                fake.advance(min(1.0, end_s - fake.now()))
-            else:
-                time.sleep(0.04)  # real-time pacing, as the GUI's 25 Hz timer would
-            if script is not None:
-                script.step()
-            pipeline.step(clock.now())
+        if plan is not None:
+            # The same protocol driver as `ketadesk simulate`: baseline, start, completion,
+            # recovery, end, each command at its exact second.
+            run_session(pipeline, plan, advance,
+                        HeadlessTimeline(args.baseline_minutes, args.recovery_minutes), who=who,
+                        should_stop=lambda: clock.now() >= end_s)
+        else:
+            while clock.now() < end_s:
+                advance(min(1.0, end_s - clock.now()) if fake is not None else 0.04)
+                pipeline.step(clock.now())
     except KeyboardInterrupt:
         print("interrupted; the recording so far is kept")
     finally:

@@ -76,7 +76,8 @@ def run_session(pipeline: Pipeline, plan: DosePlan, advance: Callable[[float], N
     infusion = session.infusion if session.infusion is not None else session.set_plan(plan)
     result = HeadlessResult()
     start_at_s = origin_s + tl.baseline_min * 60.0
-    end_at_s: float | None = None
+    # A zero-minute baseline starts at once, not after the first step.
+    end_at_s: float | None = _drive(infusion, origin_s, start_at_s, tl, who, result)
     while True:
         now = clock.now()
         due = [t for t in (start_at_s if infusion.phase is Phase.BASELINE else None, end_at_s,

@@ -54,7 +54,7 @@ def test_record_with_a_plan_runs_the_phases_headless_in_seconds(tmp_path: Path) 
     ]
     ended = next(e for e in events if e[1] == "phase" and e[4]["to"] == "ENDED")
     assert ended[4]["before_recovery_minimum"] is True  # 2 of the 60 min: the reason is recorded
-    assert "scripted end after 2 min" in ended[3]
+    assert "recovery of 2 min was asked for" in ended[3]
     meta = dict(sqlite3.connect(out).execute("SELECT key, value FROM meta").fetchall())
     assert json.loads(meta["clinician"]) == "JK" and json.loads(meta["patient_id"]) == "KD-1"
 

@@ -367,16 +367,15 @@ def test_refusals_are_shown_in_the_dialog_not_raised(dash: Dashboard) -> None:
 
 
 def test_demo_plan_for_the_screenshot_is_mid_infusion_and_fits_1400x900(dash: Dashboard) -> None:
-    from ketadesk.cli.gui_cmd import _demo_plan
+    from ketadesk.cli.gui_cmd import DEMO_CLINICIAN, _demo_plan
+    from ketadesk.core.headless import HeadlessTimeline, run_session
 
-    script = _demo_plan(dash.session)
+    plan = _demo_plan(dash.session)
     dash.window.resize(1400, 900)
     clock = dash.clock
     assert isinstance(clock, FakeClock)
-    while clock.now() < 35 * 60:
-        clock.advance(60.0)
-        script.step()
-        dash.pipeline.step(clock.now())
+    run_session(dash.pipeline, plan, clock.advance, HeadlessTimeline(baseline_min=10.0),
+                who=DEMO_CLINICIAN, should_stop=lambda: clock.now() >= 35 * 60)
     dash.controller.step()
     panel = dash.infusion_panel
     assert "INFUSING" in panel.phase.text() and panel.countdown.text() == "15:00"
