@@ -45,19 +45,32 @@ def run_gui(args: argparse.Namespace) -> int:
 
     directory = data_dir(args.data_dir)
     app = qt_app()
-    clock = ScaledClock(MonotonicClock(), speed or 1.0)
+    clock: Any = ScaledClock(MonotonicClock(), speed or 1.0)
+    # Crash recovery first (issue 6): an unfinished session is resumed or closed before the
+    # dashboard starts a new one.
+    from ketadesk.ui.dialogs.recovery import ask_recovery, resumed_clock, resumed_recorder
+
+    resume = None if args.no_record else ask_recovery(directory, source.info.name)
+    if resume is not None:
+        clock = resumed_clock(clock, resume)
 
     def recorder(session: Any) -> SessionRecorder:
+        if resume is not None:
+            return resumed_recorder(resume, session, directory)
         return SessionRecorder.start(session, directory=directory)
 
     dash = build_dashboard(source, clock, None if args.no_record else recorder)
     if dash.pipeline.sink is not None:
         print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
+    from ketadesk.ui.review import install_review_menu
+
+    review = install_review_menu(dash.window, dash.window.menus["File"], directory)
     dash.window.show()
     dash.controller.start()
     try:
         return int(app.exec())
     finally:
+        review.close_all()
         dash.close()
 
 
