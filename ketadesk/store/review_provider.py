@@ -125,9 +125,25 @@ class ReviewSeriesProvider:
         if len(t) > 1:
             self._rates.setdefault(channel, 1.0 / float(np.median(np.diff(t[:64]))))
         rate = self._rates.get(channel)
-        if rate is not None:
-            t, v = break_gaps(t, v, 2.5 / rate)
-        return minmax_decimate(t, v, self.max_points // 2)
+        buckets = self.max_points // 2
+        if rate is None or len(t) < 2:
+            return minmax_decimate(t, v, buckets)
+        # Decimate each unbroken stretch on its own, so a gap stays a gap (a min/max bucket
+        # across it would ignore the NaN and draw the line over it).
+        cuts = np.flatnonzero(np.diff(t) > 2.5 / rate) + 1
+        if not len(cuts):
+            return minmax_decimate(t, v, buckets)
+        xs: list[FloatArray] = []
+        ys: list[FloatArray] = []
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(t)], strict=True):
+            share = max(1, int(buckets * (b - a) / len(t)))
+            x, y = minmax_decimate(t[a:b], v[a:b], share)
+            if xs:
+                xs.append(np.array([(xs[-1][-1] + x[0]) / 2.0]))
+                ys.append(np.array([np.nan]))
+            xs.append(x)
+            ys.append(y)
+        return np.concatenate(xs), np.concatenate(ys)
 
     def envelope(self, channel: str) -> Envelope:
         """The per-row min/max envelope of a waveform channel, built once in one pass."""
@@ -162,18 +178,25 @@ class ReviewSeriesProvider:
             empty = np.empty(0)
             return empty, empty
         buckets = self.max_points // 2
-        if len(t0) > buckets:  # merge neighbouring rows: still every extreme survives
-            starts = (np.arange(buckets) * len(t0)) // buckets
-            ends = np.append(starts[1:], len(t0)) - 1
-            with np.errstate(invalid="ignore"):
-                lo, hi = np.fmin.reduceat(lo, starts), np.fmax.reduceat(hi, starts)
-            t0, t1 = t0[starts], t1[ends]
-        x = np.repeat(t0, 2)
-        y = np.empty(2 * len(lo))
-        y[0::2], y[1::2] = lo, hi
-        # A row that starts well after the previous one ended is a gap: break the line there.
-        gap = np.flatnonzero(t0[1:] - t1[:-1] > 1.5 * np.median(t1 - t0)) + 1
-        if len(gap):
-            x = np.insert(x, 2 * gap, t1[gap - 1])
-            y = np.insert(y, 2 * gap, np.nan)
-        return x, y
+        # A row that starts well after the previous one ended is a gap: each unbroken stretch
+        # is merged on its own and the stretches are joined by a NaN, which breaks the line.
+        cuts = np.flatnonzero(t0[1:] - t1[:-1] > 1.5 * float(np.median(t1 - t0))) + 1
+        xs: list[FloatArray] = []
+        ys: list[FloatArray] = []
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(t0)], strict=True):
+            seg_lo, seg_hi, seg_t = lo[a:b], hi[a:b], t0[a:b]
+            share = max(1, int(buckets * (b - a) / len(t0)))
+            if b - a > share:  # merge neighbouring rows: every extreme still survives
+                starts = (np.arange(share) * (b - a)) // share
+                with np.errstate(invalid="ignore"):
+                    seg_lo = np.fmin.reduceat(seg_lo, starts)
+                    seg_hi = np.fmax.reduceat(seg_hi, starts)
+                seg_t = seg_t[starts]
+            if xs:
+                xs.append(np.array([t1[a - 1]]))
+                ys.append(np.array([np.nan]))
+            y = np.empty(2 * len(seg_lo))
+            y[0::2], y[1::2] = seg_lo, seg_hi
+            xs.append(np.repeat(seg_t, 2))
+            ys.append(y)
+        return np.concatenate(xs), np.concatenate(ys)

@@ -131,18 +131,27 @@ def test_event_markers_are_on_every_plot_with_labels_on_the_lane(window: ReviewW
     kinds = {m.kind for m in window.markers}
     assert {MarkerKind.PHASE, MarkerKind.PAUSE, MarkerKind.RATE, MarkerKind.SCALE,
             MarkerKind.ALARM_MEDIUM} <= kinds
-    labels = [line.label.toPlainText() for _, line in window.labelled_lines]
+    labels = [label.textItem.toPlainText() for _, label in window.marker_labels]
     assert "Start" in labels and "Resume" in labels and any(lb.startswith("Pause") for lb in
                                                              labels)
-    assert len(window.marker_lines) == len(window.markers) * len(window.all_plots())
+    # every plot has a vertical segment at every marker time
+    want = sorted(m.t_s / 60.0 for m in window.markers)
+    for plot in window.all_plots():
+        xs = [x for c in window.marker_curves if c.getViewBox() is plot.getViewBox()
+              for x in c.getData()[0][::2]]
+        assert sorted(xs) == pytest.approx(want)
     start = next(m for m in window.markers if m.label == "Start")
-    assert start.t_s == pytest.approx(5 * 60 * MINUTES / 60, abs=1.0)
+    assert start.t_s == pytest.approx(5 * 60 * MINUTES / 60, abs=3.0)
     # Labels never overlap on the lane: greedy rows, the rest hidden until zoomed in.
-    shown = [line.label for _, line in window.labelled_lines if line.label.isVisible()]
+    shown = [label for _, label in window.marker_labels if label.isVisible()]
+    assert 3 <= len(shown) < len(window.marker_labels)
     rects = [lb.mapRectToScene(lb.boundingRect()) for lb in shown]
     for i, a in enumerate(rects):
         for b in rects[i + 1:]:
             assert not a.intersects(b)
+    window.set_x_range_s(start.t_s - 10.0, start.t_s + 10.0)  # zoomed in: its label shows
+    start_label = next(lb for m, lb in window.marker_labels if m is start)
+    assert start_label.isVisible()
 
 
 def test_browser_lists_filters_and_opens_sessions(tmp_path: Path, qtbot: object) -> None:

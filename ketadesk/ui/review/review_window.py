@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -63,6 +64,13 @@ LABEL_ROWS = 4  # marker labels are staggered over this many heights so neighbou
 
 
 SummaryFn = Callable[[Recording, ReviewSeriesProvider], list[tuple[str, str]]]
+
+
+def _dim(colour: str) -> str:
+    """The colour at 55 % towards the background: marker lines stay behind the traces."""
+    c, b = pg.mkColor(colour), pg.mkColor(theme.BACKGROUND)
+    mix = [int(0.55 * x + 0.45 * y) for x, y in zip(c.getRgb()[:3], b.getRgb()[:3], strict=True)]
+    return "#{:02x}{:02x}{:02x}".format(*mix)
 
 
 def default_summary(rec: Recording, provider: ReviewSeriesProvider) -> list[tuple[str, str]]:
@@ -119,7 +127,7 @@ class ReviewWindow(QMainWindow):
             plot.setLabel("left", label)
             plot.getAxis("left").setWidth(AXIS_WIDTH)
             plot.getAxis("left").setStyle(showValues=False)
-            plot.getAxis("bottom").setStyle(showValues=False)
+            plot.hideAxis("bottom")  # the time axis is under the trends (an axis a plot costs)
             plot.setYRange(*y_range, padding=0.02)
             plot.setMouseEnabled(x=True, y=False)
             plot.hideButtons()
@@ -137,9 +145,11 @@ class ReviewWindow(QMainWindow):
         pad = max(end_min * 0.02, 0.05)
         for plot in self.all_plots():
             plot.setLimits(xMin=-pad, xMax=end_min + pad, minXRange=MIN_SPAN_S / 60.0)
+        for plot in self.trends.plots[:-1]:
+            plot.hideAxis("bottom")
         self.markers = markers(recording)
-        self.marker_lines: list[pg.InfiniteLine] = []
-        self.labelled_lines: list[tuple[Marker, pg.InfiniteLine]] = []
+        self.marker_curves: list[pg.PlotCurveItem] = []
+        self.marker_labels: list[tuple[Marker, pg.TextItem]] = []
         self._add_markers()
 
         # ---- side: summary, alarms, scales --------------------------------------------------
@@ -188,6 +198,8 @@ class ReviewWindow(QMainWindow):
         else:
             self._load_everything()
         self.master.sigXRangeChanged.connect(self._on_master_x_range_changed)
+        # Emitted last, after the linked views have moved too.
+        self.master.getViewBox().sigRangeChanged.connect(self.apply_view_change)
         self.fit()
 
     def showEvent(self, event: object) -> None:  # noqa: N802 - Qt's name
@@ -212,7 +224,7 @@ class ReviewWindow(QMainWindow):
         lane.setLabel("left", "Events")
         lane.getAxis("left").setWidth(AXIS_WIDTH)
         lane.getAxis("left").setStyle(showValues=False)
-        lane.getAxis("bottom").setStyle(showValues=False)
+        lane.hideAxis("bottom")
         lane.setYRange(0, 1, padding=0)
         lane.setMouseEnabled(x=True, y=False)
         lane.hideButtons()
@@ -221,24 +233,30 @@ class ReviewWindow(QMainWindow):
         return [self.lane, *self.wave_plots.values(), *self.trends.plots]
 
     def _add_markers(self) -> None:
+        """One curve of vertical segments per colour and plot (not one item per marker: with
+        a few dozen markers on seven plots, separate InfiniteLines cost more than the data),
+        and the labels as text items on the events lane only, so they never cover a trace."""
+        by_colour: dict[str, list[float]] = {}
+        for m in self.markers:
+            by_colour.setdefault(MARKER_COLOUR[m.kind], []).append(m.t_s / 60.0)
+        for plot in self.all_plots():
+            y0, y1 = plot.getViewBox().viewRange()[1]
+            for colour, xs in by_colour.items():
+                x = np.repeat(np.asarray(xs), 2)
+                y = np.tile([y0, y1], len(xs))
+                curve = pg.PlotCurveItem(x, y, connect="pairs",
+                                         pen=pg.mkPen(colour if plot is self.lane
+                                                      else _dim(colour), width=1))
+                curve.setZValue(-10)  # behind the data
+                plot.addItem(curve)
+                self.marker_curves.append(curve)
         for m in self.markers:
             colour = MARKER_COLOUR[m.kind]
-            x = m.t_s / 60.0
-            pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine)
-            # Only the events lane carries the label; the plots get a plain line, so the
-            # labels never cover a trace.
-            line = pg.InfiniteLine(
-                pos=x, angle=90, movable=False, pen=pg.mkPen(colour, width=1), label=m.label,
-                labelOpts={"position": 0.8, "color": colour,
-                           "anchors": [(0, 0.5), (0, 0.5)], "fill": theme.BACKGROUND})
-            self.lane.addItem(line)
-            self.labelled_lines.append((m, line))
-            self.marker_lines.append(line)
-            for plot in self.all_plots()[1:]:
-                plain = pg.InfiniteLine(pos=x, angle=90, movable=False, pen=pen)
-                plain.setZValue(-10)  # behind the curves
-                plot.addItem(plain)
-                self.marker_lines.append(plain)
+            label = pg.TextItem(m.label, color=colour, anchor=(0, 0.5), fill=theme.BACKGROUND)
+            label.setToolTip(f"{clock_text(m.t_s)}  {m.text}")
+            label.setPos(m.t_s / 60.0, 0.8)
+            self.lane.addItem(label)
+            self.marker_labels.append((m, label))
 
     @staticmethod
     def _title_label(text: str) -> QLabel:
@@ -333,6 +351,8 @@ class ReviewWindow(QMainWindow):
             curve.setData(t / 60.0, v)
 
     def _on_master_x_range_changed(self, *_: object) -> None:
+        # Any move (keys, lists, mouse on any plot) ends here: the links have already
+        # moved the other views.
         if self.windowed:
             self._refill_waves()
         self.layout_labels()
@@ -346,16 +366,15 @@ class ReviewWindow(QMainWindow):
         t0, t1 = self.x_range_s()
         box = self.lane.getViewBox()
         width_px, height_px = box.width(), box.height()
-        if width_px <= 0 or height_px <= 0 or t1 <= t0 or not self.labelled_lines:
+        if width_px <= 0 or height_px <= 0 or t1 <= t0 or not self.marker_labels:
             return
-        label_h = self.labelled_lines[0][1].label.boundingRect().height()
+        label_h = self.marker_labels[0][1].textItem.boundingRect().height()
         rows = max(1, min(LABEL_ROWS, int(height_px // label_h)))
         px_per_s = width_px / (t1 - t0)
         row_end = [float("-inf")] * rows
-        for m, line in self.labelled_lines:
-            label = line.label
+        for m, label in self.marker_labels:
             x = (m.t_s - t0) * px_per_s
-            w = label.boundingRect().width() + 6.0
+            w = label.textItem.boundingRect().width() + 6.0
             if x + w < 0 or x > width_px:
                 continue  # outside the view: nothing to lay out
             row = next((r for r in range(rows) if row_end[r] <= x), None)
@@ -363,8 +382,8 @@ class ReviewWindow(QMainWindow):
                 label.setVisible(False)
                 continue
             row_end[row] = x + w
-            # Rows a label height apart from the top (0 is the bottom of the lane, 1 the top).
-            label.setPosition(1.0 - label_h * (row + 0.5) / height_px)
+            # Rows a label height apart from the top (the lane's y runs from 0 to 1).
+            label.setPos(m.t_s / 60.0, 1.0 - label_h * (row + 0.5) / height_px)
             label.setVisible(True)
 
     def _refill_waves(self) -> None:
@@ -386,6 +405,12 @@ class ReviewWindow(QMainWindow):
         span = min(span, hi - lo)
         t0 = min(max(t0_s, lo), hi - span)
         self.master.setXRange(t0 / 60.0, (t0 + span) / 60.0, padding=0)
+
+    def apply_view_change(self, *_: object) -> None:
+        """Apply the new view transform now: pyqtgraph defers it to the start of the paint,
+        where changing it makes Qt paint every plot twice (measured: 4 paints per move)."""
+        for plot in self.all_plots():
+            plot.getViewBox().updateMatrix()
 
     def pan(self, fraction: float) -> None:
         t0, t1 = self.x_range_s()
