@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
     s.add_argument("--sim-minutes", type=float, default=20.0,
                    help="simulated minutes to run before the picture (0-720, default 20)")
     s.add_argument("--size", default="1400x900", help="window size WxH (default 1400x900)")
+    s.add_argument("--demo-plan", action="store_true",
+                   help="show an infusion: 70 kg, 0.5 mg/kg over 40 min at 1 mg/mL, started "
+                        "after a 10 min baseline (e.g. --sim-minutes 35 for mid-infusion)")
     s.set_defaults(func=run_screenshot)
 
 
@@ -54,9 +57,11 @@ def run_gui(args: argparse.Namespace) -> int:
     if resume is not None:
         clock = resumed_clock(clock, resume)
 
+    to_resume = [resume] if resume is not None else []
+
     def recorder(session: Any) -> SessionRecorder:
-        if resume is not None:
-            return resumed_recorder(resume, session, directory)
+        if to_resume:  # only the first session; one after a source change is a new recording
+            return resumed_recorder(to_resume.pop(), session, directory)
         return SessionRecorder.start(session, directory=directory)
 
     dash = build_dashboard(source, clock, None if args.no_record else recorder)
@@ -100,9 +105,12 @@ def run_screenshot(args: argparse.Namespace) -> int:
     dash = build_dashboard(source, clock)
     dash.window.resize(width, height)
     dash.window.show()
+    script = _demo_plan(dash.session) if args.demo_plan else None
     end_s = args.sim_minutes * 60.0
     while clock.now() < end_s:
         clock.advance(min(1.0, end_s - clock.now()))
+        if script is not None:
+            script.step()
         dash.pipeline.step(clock.now())
     dash.controller.step()
     app.processEvents()
@@ -116,3 +124,20 @@ def run_screenshot(args: argparse.Namespace) -> int:
     note = "" if size == args.size else f" (asked {args.size}; the layout's minimum size wins)"
     print(f"wrote {out} ({size}{note}, {args.sim_minutes:g} simulated minutes)")
     return 0
+
+
+DEMO_CLINICIAN = "DEMO"
+
+
+def _demo_plan(session: Any) -> Any:
+    """The worked example of DOMAIN.md 2, confirmed and started after a 10 min baseline."""
+    from ketadesk.cli.record_cmd import InfusionScript
+    from ketadesk.core.dose import PlanInputs, confirm_plan, load_dose_settings
+
+    inputs = PlanInputs(weight=70.0, dose_mg_per_kg=0.5, duration_min=40.0,
+                        concentration_mg_per_ml=1.0)
+    plan = confirm_plan(inputs, who=DEMO_CLINICIAN, settings=load_dose_settings()).plan
+    if plan is None:
+        raise CliError("the demo plan is not confirmed with this site's infusion settings")
+    session.clinician, session.patient_id = DEMO_CLINICIAN, "DEMO-001"
+    return InfusionScript(session.set_plan(plan), DEMO_CLINICIAN, start_at_s=600.0)

@@ -14,6 +14,7 @@ from typing import Any
 
 from ketadesk.cli import CliError
 from ketadesk.core.dose import (
+    DosePlan,
     DoseSettings,
     Finding,
     PlanDecision,
@@ -39,15 +40,29 @@ def register(subparsers: Any) -> None:
         description="Compute dose (mg), dose rate (mg/h), pump rate (mL/h) and volume (mL) "
         "from weight, mg/kg, duration and concentration, and run the typo guards.",
     )
-    p.add_argument("--weight", type=float, required=True, metavar="W", help="patient weight")
+    add_plan_args(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def add_plan_args(
+    p: argparse.ArgumentParser | argparse._ArgumentGroup,
+    *,
+    required: bool = True,
+    minutes_flag: str = "--minutes",
+) -> None:
+    """The plan's options, shared by `plan` and `record` (which has its own --minutes, so it
+    names the infusion duration differently; either way it lands in args.plan_minutes)."""
+    p.add_argument("--weight", type=float, required=required, metavar="W", help="patient weight")
     p.add_argument(
         "--weight-unit", choices=[u.value for u in WeightUnit], default="kg", help="default kg"
     )
     p.add_argument(
-        "--dose", type=float, required=True, metavar="MG_PER_KG", help="e.g. 0.5, 0.75, 1.0"
+        "--dose", type=float, required=required, metavar="MG_PER_KG", help="e.g. 0.5, 0.75, 1.0"
     )
     p.add_argument(
-        "--minutes",
+        minutes_flag,
+        dest="plan_minutes",
         type=float,
         default=None,
         metavar="M",
@@ -56,7 +71,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--concentration", type=float, metavar="MG_PER_ML", help="drug concentration")
     p.add_argument("--bag-mg", type=float, metavar="MG", help="mg of ketamine in the bag")
     p.add_argument("--bag-ml", type=float, metavar="ML", help="total volume of the bag")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument(
         "--override-reason",
         metavar="TEXT",
@@ -68,12 +82,21 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="acknowledge every question (e.g. a weight over 150 kg, an unusual duration)",
     )
-    p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def has_plan_args(args: argparse.Namespace) -> bool:
+    """Whether any plan option was given (the record command runs without a plan otherwise)."""
+    given = (args.weight, args.dose, args.plan_minutes, args.concentration, args.bag_mg,
+             args.bag_ml)
+    return any(v is not None for v in given) or bool(args.override_reason) or args.accept_questions
+
+
+def decide_plan(
+    args: argparse.Namespace, who: str = ""
+) -> tuple[PlanDecision, dict[str, str]]:
+    """confirm_plan() on the options: the decision and the override reasons it was given."""
     settings = _settings()
-    inputs = _inputs(args, settings)
+    inputs = plan_inputs(args, settings)
     first = confirm_plan(inputs, settings=settings)
     # One --override-reason / --accept-questions applies to every finding of that kind.
     reasons = {
@@ -86,12 +109,26 @@ def run(args: argparse.Namespace) -> int:
         inputs,
         override_reasons=reasons,
         acknowledged=acks if args.accept_questions else (),
+        who=who,
         settings=settings,
     )
+    return decision, reasons
+
+
+def confirmed_plan(args: argparse.Namespace, who: str) -> DosePlan:
+    """The confirmed plan from the options, or CliError with what blocks it."""
+    decision, _ = decide_plan(args, who)
+    if decision.plan is None:
+        raise CliError(blocked_message(decision))
+    return decision.plan
+
+
+def run(args: argparse.Namespace) -> int:
+    decision, reasons = decide_plan(args)
     if args.json:
         print(json.dumps(_as_json(decision, reasons), indent=2))
     if not decision.confirmed:
-        raise CliError(_blocked_message(decision))
+        raise CliError(blocked_message(decision))
     if not args.json:
         print("\n".join(_as_text(decision)))
     return 0
@@ -104,7 +141,11 @@ def _settings() -> DoseSettings:
         raise CliError(f"cannot read the infusion defaults: {exc}") from exc
 
 
-def _inputs(args: argparse.Namespace, settings: DoseSettings) -> PlanInputs:
+def plan_inputs(args: argparse.Namespace, settings: DoseSettings) -> PlanInputs:
+    """PlanInputs from the options; CliError when one is missing or two contradict."""
+    missing = [flag for flag, v in (("--weight", args.weight), ("--dose", args.dose)) if v is None]
+    if missing:
+        raise CliError(f"a plan needs {' and '.join(missing)} (with --concentration or a bag)")
     has_bag = args.bag_mg is not None or args.bag_ml is not None
     if args.concentration is not None and has_bag:
         raise CliError("give either --concentration or --bag-mg with --bag-ml, not both")
@@ -116,7 +157,9 @@ def _inputs(args: argparse.Namespace, settings: DoseSettings) -> PlanInputs:
         weight=args.weight,
         weight_unit=WeightUnit(args.weight_unit),
         dose_mg_per_kg=args.dose,
-        duration_min=settings.default_duration_min if args.minutes is None else args.minutes,
+        duration_min=(
+            settings.default_duration_min if args.plan_minutes is None else args.plan_minutes
+        ),
         concentration_mg_per_ml=args.concentration,
         bag_mg=args.bag_mg,
         bag_ml=args.bag_ml,
@@ -186,7 +229,7 @@ def _as_text(decision: PlanDecision) -> list[str]:
     return lines
 
 
-def _blocked_message(decision: PlanDecision) -> str:
+def blocked_message(decision: PlanDecision) -> str:
     refused = any(f.severity is Severity.REFUSED for f in decision.blocking)
     head = "plan refused" if refused else "plan not confirmed"
     lines = [f"{head}:"]

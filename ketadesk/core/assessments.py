@@ -13,7 +13,7 @@ All times are monotonic seconds since session start.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -382,6 +382,7 @@ class AssessmentLog:
         self._clock = clock
         self._records: dict[str, _Record] = {}
         self._events: list[SessionEvent] = []
+        self._version = 0
 
     # ---- saving
 
@@ -414,6 +415,7 @@ class AssessmentLog:
             timepoint_id=timepoint_id,
         )
         self._records[entry.entry_id] = _Record(revisions=[entry])
+        self._version += 1
         self._emit(entry, "record", f"{_summary(definition, entry)}", {})
         return entry
 
@@ -477,6 +479,7 @@ class AssessmentLog:
         )
         record.revisions.append(entry)
         record.edits.append(edit)
+        self._version += 1
         change_text = "; ".join(f"{c.field} {c.old} -> {c.new}" for c in changes)
         self._emit(
             entry,
@@ -491,6 +494,11 @@ class AssessmentLog:
         return entry
 
     # ---- reading
+
+    @property
+    def version(self) -> int:
+        """Grows by one with every save and edit: a view redraws only when it has changed."""
+        return self._version
 
     def entries(self, scale_id: str | None = None) -> list[AssessmentEntry]:
         """The current revision of every entry, in the order first saved."""
@@ -607,6 +615,36 @@ class AssessmentLog:
                 data=data,
             )
         )
+
+
+# (time really done, scale id, total, subscale id -> total): one point of a trend strip.
+ScoreRow = tuple[float, str, int, dict[str, int]]
+
+
+def score_rows(entries: Iterable[AssessmentEntry]) -> list[ScoreRow]:
+    """The complete entries as strip points, by time done (a partial is not a score)."""
+    rows = [
+        (e.performed_s, e.scale_id, e.score.total, dict(e.score.subscales))
+        for e in entries
+        if e.status is EntryStatus.COMPLETE
+    ]
+    return sorted(rows, key=lambda r: r[0])
+
+
+def score_rows_from_events(events: Iterable[SessionEvent]) -> list[ScoreRow]:
+    """The same points from a stored session's "scale" events: the last revision of each
+    entry counts (review mode feeds the strip from the recording, not from a live log)."""
+    latest: dict[str, Mapping[str, Any]] = {}
+    for ev in events:
+        if ev.kind == "scale" and "entry_id" in ev.data:
+            latest[str(ev.data["entry_id"])] = ev.data
+    rows: list[ScoreRow] = []
+    for data in latest.values():
+        if data.get("status") != EntryStatus.COMPLETE.value:
+            continue
+        subs = {str(k): int(v) for k, v in dict(data.get("subscales") or {}).items()}
+        rows.append((float(data["performed_s"]), str(data["scale"]), int(data["total"]), subs))
+    return sorted(rows, key=lambda r: r[0])
 
 
 def _summary(definition: ScaleDefinition, entry: AssessmentEntry) -> str:

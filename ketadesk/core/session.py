@@ -20,7 +20,13 @@ from ketadesk.core.channels import CHANNELS, NUMERIC_IDS, WAVEFORM_IDS, Kind
 from ketadesk.core.clock import Clock
 from ketadesk.core.dose import DosePlan
 from ketadesk.core.events import SessionEvent
-from ketadesk.core.infusion import Infusion, InfusionError, InfusionSettings, InfusionSnapshot
+from ketadesk.core.infusion import (
+    Infusion,
+    InfusionError,
+    InfusionSettings,
+    InfusionSnapshot,
+    Phase,
+)
 from ketadesk.core.scales import ScaleDefinition, load_scales
 from ketadesk.sources.base import ConnectionState, SampleBatch, SourceInfo, StatusEvent
 
@@ -35,6 +41,25 @@ class Reading:
     valid: bool
 
 
+class SourceChangeRefused(Exception):
+    """The session's data source cannot be changed now; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    """The source's link as the header shows it: a silent feed must never look like a calm one."""
+
+    state: ConnectionState
+    since_s: float  # when the source entered this state
+    detail: str = ""  # the source's own words on its link, e.g. "end of recording"
+    was_connected: bool = False  # CONNECTING after a connection means reconnecting
+    last_data_s: float | None = None  # newest sample time ingested, None before any
+
+    @property
+    def reconnecting(self) -> bool:
+        return self.state is ConnectionState.CONNECTING and self.was_connected
+
+
 @dataclass(frozen=True)
 class SessionSnapshot:
     now_s: float
@@ -44,6 +69,12 @@ class SessionSnapshot:
     infusion: InfusionSnapshot | None  # None until a plan is confirmed
     assessments: ScheduleStatus
     alarms: AlarmSnapshot
+    # None until the pipeline first polls the source.
+    connection_status: ConnectionStatus | None = None
+
+    @property
+    def connection(self) -> ConnectionState | None:
+        return self.connection_status.state if self.connection_status is not None else None
 
 
 @dataclass
@@ -86,6 +117,10 @@ class Session:
         self.alarms = AlarmEngine(alarm_config)
         self.alarms.set_source_channels(source.channels, clock.now())
         self._connection: ConnectionState | None = None
+        self._connection_since_s = 0.0
+        self._connection_detail = ""
+        self._was_connected = False
+        self._last_data_s: float | None = None
         self._baseline_set = False
         # Who is at the chair: set by the session set-up, stamped on every action.
         self.clinician = ""
@@ -111,9 +146,12 @@ class Session:
             if s.channel == "nibp_sys" and valid:
                 self.nibp_cycles_s.append(s.t_s)
             self.buffers.buffer(s.channel).append(s.t_s, s.value if valid else np.nan)
+            self._saw_data(s.t_s)
         for w in batch.waveforms:
             if w.channel in self.buffers:
                 self.buffers.buffer(w.channel).extend(w.times(), w.values.astype(np.float64))
+                if len(w.values):
+                    self._saw_data(w.t0_s + (len(w.values) - 1) / w.rate_hz)
         for st in batch.status:
             self._on_status(st)
         self.alarms.on_batch(batch)
@@ -122,13 +160,33 @@ class Session:
         """The source's connection state, polled each step; the alarm engine hears changes."""
         if state is not self._connection:
             self._connection = state
+            self._connection_since_s = now_s
+            # The source's connection status event, if any, follows in this step's batch.
+            self._connection_detail = ""
+            self._was_connected = self._was_connected or state is ConnectionState.CONNECTED
             self.alarms.on_connection(state, now_s)
+
+    def _saw_data(self, t_s: float) -> None:
+        if self._last_data_s is None or t_s > self._last_data_s:
+            self._last_data_s = t_s
+
+    def connection_status(self) -> ConnectionStatus | None:
+        if self._connection is None:
+            return None
+        return ConnectionStatus(self._connection, self._connection_since_s,
+                                self._connection_detail, self._was_connected, self._last_data_s)
 
     def _on_status(self, st: StatusEvent) -> None:
         if st.channel is not None and st.kind in ("probe_off", "leads_off"):
             self.sensor_off.add(st.channel)
         elif st.channel is not None and st.kind in ("probe_on", "leads_on"):
             self.sensor_off.discard(st.channel)
+        elif st.kind == "connection":
+            # Sources prefix the state ("stalled: no message for 31 s"); the header shows the
+            # state itself, so only the reason is kept.
+            state, sep, rest = st.detail.partition(": ")
+            known = {c.value for c in ConnectionState}
+            self._connection_detail = rest if sep and state in known else st.detail
         self.record(st.t_s, "source", f"{st.kind}: {st.channel or ''} {st.detail}".strip(),
                     data={"kind": st.kind, "channel": st.channel, "detail": st.detail})
 
@@ -184,6 +242,33 @@ class Session:
             self.alarms.set_baseline(ch, mean)
         self._baseline_set = self._baseline_set or bool(means)
 
+    def check_source_change(self) -> None:
+        """Refuse to swap the data source once the infusion has started.
+
+        A monitoring session is tied to its source and its provenance label: vitals from two
+        sources in one infusion record could not be told apart afterwards.
+        """
+        if self.infusion is None or self.infusion.phase is Phase.BASELINE:
+            return
+        snap = self.infusion.snapshot()
+        started = snap.started_at_s or 0.0
+        raise SourceChangeRefused(
+            f"the data source cannot be changed: the infusion started at session time "
+            f"{_hms(started)} and is now {snap.phase.value}; a session keeps the source it was "
+            f"started on ({self.source.name}, {self.source.provenance.value}). Finish this "
+            "session and start a new one to use another source.")
+
+    def change_alarm_limit(self, rule_id: str, value: float, who: str) -> SessionEvent:
+        """Change one alarm limit now (validated by the engine) and record who did it.
+
+        Raises LimitChangeError (nothing changed, nothing recorded) when the engine refuses.
+        """
+        ev = self.alarms.change_limit(rule_id, value, self.clock.now(), who,
+                                      self.clock.wall_time().isoformat())
+        self.events.append(ev)
+        self._pending.append(ev)
+        return ev
+
     def alarm_log(self) -> tuple[AlarmLogEntry, ...]:
         return self.alarms.log
 
@@ -192,7 +277,7 @@ class Session:
         inf = self.infusion.snapshot(now_s) if self.infusion is not None else None
         return SessionSnapshot(now_s, self.source, dict(self.readings),
                                frozenset(self.sensor_off), inf, self.assessment_status(now_s),
-                               self.alarms.snapshot(now_s))
+                               self.alarms.snapshot(now_s), self.connection_status())
 
     def assessment_status(self, now_s: float) -> ScheduleStatus:
         inf = self.infusion.snapshot(now_s) if self.infusion is not None else None
@@ -200,3 +285,8 @@ class Session:
             inf.started_at_s if inf else None, self.nibp_cycles_s, now_s,
             infusion_end_s=inf.ended_at_s if inf else None,
             done=self.assessments.completed_timepoints())
+
+
+def _hms(seconds: float) -> str:
+    s = int(max(0.0, seconds))
+    return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -112,6 +112,11 @@ class VitalsSource(Protocol):
     Construct with `Source(**options)` where options are strings from the command line or the
     source picker; raise SourceError for a bad option. Then `open(clock)`, `read()` from the
     UI tick (never blocks), `close()` (idempotent).
+
+    Optional class attributes, read without constructing the source: `provenance` (a
+    Provenance: the listing and the source picker show it) and `contract_test_options` (a dict
+    of safe options for the contract test). The first docstring line is the one-line summary
+    `ketadesk sources` and the picker show. See docs/sources.md.
     """
 
     options: tuple[SourceOption, ...]

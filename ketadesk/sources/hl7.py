@@ -18,6 +18,7 @@ import logging
 import math
 import threading
 from collections import deque
+from typing import ClassVar
 
 from ketadesk.core.channels import CHANNELS
 from ketadesk.core.clock import Clock
@@ -85,7 +86,12 @@ def _ip_option(text: str, key: str) -> str:
 
 
 class Hl7Source:
-    """VitalsSource listening for HL7 v2 ORU^R01 over MLLP (entry point name: `hl7`)."""
+    """HL7 v2 monitor feed (ORU^R01 over MLLP, IHE PCD-01).
+
+    Listens for a monitor or gateway that sends observations (entry point name: `hl7`).
+    """
+
+    provenance: ClassVar[Provenance] = Provenance.LIVE
 
     options: tuple[SourceOption, ...] = (
         SourceOption("host", "address to listen on: 127.0.0.1 = this computer only, "

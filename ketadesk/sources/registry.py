@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from ketadesk.sources.base import SourceError, VitalsSource
+from ketadesk.sources.base import Provenance, SourceError, SourceOption, VitalsSource
 
 GROUP = "ketadesk.sources"
 
@@ -24,10 +24,25 @@ class RegisteredSource:
 
     @property
     def summary(self) -> str:
+        """The first line of the source class's docstring: a one-line, user-facing summary."""
         if self.factory is None:
             return f"unavailable: {self.error}"
         doc = (self.factory.__doc__ or "").strip().splitlines()
-        return doc[0] if doc else ""
+        return doc[0].strip().rstrip(".") if doc else ""
+
+    @property
+    def provenance(self) -> Provenance | None:
+        """What the source's data is, as the class declares it (None if it does not say).
+
+        Known without constructing the source, which may need options (a file) to exist.
+        """
+        declared = getattr(self.factory, "provenance", None)
+        return declared if isinstance(declared, Provenance) else None
+
+    @property
+    def options(self) -> tuple[SourceOption, ...]:
+        declared = getattr(self.factory, "options", ())
+        return tuple(o for o in declared if isinstance(o, SourceOption))
 
 
 def discover() -> dict[str, RegisteredSource]:

@@ -51,7 +51,12 @@ class _Cursor:
 
 
 class ReplaySource:
-    """VitalsSource playing a CSV file or WFDB record (see ketadesk.sources.recordings)."""
+    """Recorded vitals played back as if live (a CSV file or a WFDB record).
+
+    File formats: see ketadesk.sources.recordings and docs/csv-format.md.
+    """
+
+    provenance: ClassVar[Provenance] = Provenance.REPLAY
 
     options: tuple[SourceOption, ...] = (
         SourceOption("path", "recording to play: a .csv file, a WFDB .hea file or record path"),

@@ -21,7 +21,7 @@ import logging
 import math
 import threading
 from collections import deque
-from typing import Any
+from typing import Any, ClassVar
 
 from ketadesk.core.clock import Clock
 from ketadesk.sources.base import (
@@ -58,7 +58,12 @@ def _float_option(opts: dict[str, str], key: str, lo: float, hi: float) -> float
 
 
 class SdcSource:
-    """VitalsSource consuming an SDC provider's numeric metrics (entry point name: `sdc`)."""
+    """IEEE 11073 SDC medical device (BICEPS numeric metrics, found by WS-Discovery).
+
+    Consumes an SDC provider's numeric metrics (entry point name: `sdc`).
+    """
+
+    provenance: ClassVar[Provenance] = Provenance.LIVE
 
     options: tuple[SourceOption, ...] = (
         SourceOption("address", "IPv4 address of the network interface to discover on "

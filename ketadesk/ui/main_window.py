@@ -68,14 +68,17 @@ class MainWindow(QMainWindow):
         self.tiles: dict[str, NumericTile] = {
             "hr": NumericTile("HR", "bpm", CHANNELS["hr"].colour, big_pt=48),
             "spo2": NumericTile("SpO\u2082", "%", CHANNELS["spo2"].colour, big_pt=48),
-            "nibp": NumericTile("NIBP", "mmHg", CHANNELS["nibp_sys"].colour, big_pt=36),
+            "nibp": NumericTile("NIBP", "mmHg", CHANNELS["nibp_sys"].colour, big_pt=30),
             "rr": NumericTile("RR", "/min", CHANNELS["rr"].colour, big_pt=32),
             "etco2": NumericTile("EtCO\u2082", "mmHg", CHANNELS["etco2"].colour, big_pt=24),
             "temp": NumericTile("Temp", "\u00b0C", CHANNELS["temp"].colour, big_pt=24),
         }
 
+        # The source line; the composition root adds the connection indicator beside it.
+        self.header = QHBoxLayout()
+        self.header.addWidget(self.status)
         header = QHBoxLayout()
-        header.addWidget(self.status, 1)
+        header.addLayout(self.header, 1)
         header.addWidget(self.clock_label)
 
         left = QVBoxLayout()
@@ -126,6 +129,13 @@ class MainWindow(QMainWindow):
         where.addWidget(widget, stretch)
         if callable(getattr(widget, "refresh", None)):
             self.panels.append(widget)  # type: ignore[arg-type]
+
+    def set_source(self, source: SourceInfo, provider: SeriesProvider, started_text: str) -> None:
+        """Show a new session's source: banner, title and plots follow it (source switch)."""
+        self.source, self.provider, self._started_text = source, provider, started_text
+        self.banner.show_source(source)
+        self.setWindowTitle(self._title())
+        self.trends.refresh(provider, 0.0, force=True)
 
     def _title(self) -> str:
         tag = {Provenance.SIMULATED: " \u2014 SIMULATION", Provenance.REPLAY: " \u2014 REPLAY"}

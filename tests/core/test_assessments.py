@@ -307,3 +307,29 @@ def test_edit_time_done(log: AssessmentLog, clock: FakeClock) -> None:
         ("performed_s", clock.now(), clock.now() - 300)
     ]
     assert [e.scale_id for e in log.entries("moaas")] == ["moaas"]
+
+
+def test_version_grows_with_each_save_and_edit(log: AssessmentLog) -> None:
+    assert log.version == 0
+    entry = log.record("moaas", [5], EntryStatus.COMPLETE, who="AB")
+    assert log.version == 1
+    with pytest.raises(AssessmentError):
+        log.record("moaas", [9], EntryStatus.COMPLETE, who="AB")
+    assert log.version == 1  # a refused entry changes nothing a view shows
+    log.edit(entry.entry_id, who="AB", reason="misread", answers=[4])
+    assert log.version == 2
+
+
+def test_score_rows_from_log_and_from_events_agree(log: AssessmentLog, clock: FakeClock) -> None:
+    from ketadesk.core.assessments import score_rows, score_rows_from_events
+
+    cadss = log.record("cadss", [1] * 23, EntryStatus.COMPLETE, who="AB", performed_s=600.0)
+    log.record("cadss", [2] * 5 + [None] * 18, EntryStatus.PARTIAL, who="AB")
+    log.record("moaas", [5], EntryStatus.COMPLETE, who="AB", performed_s=300.0)
+    log.edit(cadss.entry_id, who="CD", reason="item 1 misheard", answers=[3] + [1] * 22)
+    rows = score_rows(log.entries())
+    assert rows == [
+        (300.0, "moaas", 5, {}),
+        (600.0, "cadss", 25, {"depersonalization": 8, "derealization": 14, "amnesia": 3}),
+    ]
+    assert score_rows_from_events(log.drain_events()) == rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -321,3 +322,37 @@ def test_queue_overflow_drops_oldest_and_says_so(make_source: Callable[..., tupl
     assert [s.value for s in batch.numerics] == [55 + i for i in range(10)]
     assert any("dropped 5 oldest samples" in e.detail for e in batch.status)
     assert source.read() == SampleBatch()
+
+
+def test_a_new_sender_connection_works_after_the_old_one_dropped(make_source: Callable[
+        ..., tuple[Hl7Source, FakeClock, Collector]]) -> None:
+    """The listener keeps listening: a monitor that reconnects is heard again (issue 8)."""
+    source, clock, seen = make_source(stall_s="5", max_connections="1")
+    with socket.create_connection(("127.0.0.1", source.port), timeout=3) as sock:
+        sock.sendall(frame(oru("R1", HR.format(v=70))))
+        assert ack_code(recv_ack(sock)) == "AA"
+    assert wait_until(lambda: seen.values("hr") == [70])
+    # The next sender dies mid-frame: a reset, not an orderly close.
+    sock = socket.create_connection(("127.0.0.1", source.port), timeout=3)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.sendall(frame(oru("R2", HR.format(v=99)))[:20])
+    sock.close()
+    clock.advance(6.0)
+    seen.poll()
+    assert source.connection is ConnectionState.STALLED
+    # A new connection gets through (only one is allowed: the dropped ones were released).
+    # Like a real sender it retries while the listener is still noticing the reset.
+    deadline = time.monotonic() + 3.0
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", source.port), timeout=3) as sock:
+                sock.sendall(frame(oru("R3", HR.format(v=72))))
+                assert ack_code(recv_ack(sock)) == "AA"
+                break
+        except (ConnectionError, TimeoutError):
+            assert time.monotonic() < deadline, "the listener never took a new sender"
+            time.sleep(0.02)
+    assert wait_until(lambda: seen.values("hr") == [70, 72])  # nothing of the broken frame
+    assert source.connection is ConnectionState.CONNECTED
+    states = [d.split(":")[0] for d in seen.status("connection")]
+    assert states == ["connecting", "connected", "stalled", "connected"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -78,7 +79,9 @@ class RestingModel:
 
 
 class SimulatorSource:
-    """Default source: a simulated adult patient."""
+    """Simulated adult patient (the default source; no real patient)."""
+
+    provenance: ClassVar[Provenance] = Provenance.SIMULATED
 
     options: tuple[SourceOption, ...] = (
         SourceOption("seed", "random seed; the same seed gives the same patient", "1"),

@@ -138,7 +138,7 @@ class ScaleForm(QWidget):
         self.current_text = QLabel()
         self.current_text.setObjectName("currentText")
         self.current_text.setWordWrap(True)
-        self._value_bar = QHBoxLayout()
+        self._value_bar = QGridLayout()
         self._value_buttons: list[QPushButton] = []
 
         self.totals_label = QLabel()
@@ -356,16 +356,21 @@ class ScaleForm(QWidget):
             return
         for b in self._value_buttons:
             self._value_bar.removeWidget(b)
+            b.hide()  # until the event loop deletes it, it must not cover the form
             b.deleteLater()
         self._value_buttons = []
         if item is None:
             return
+        # Long anchors (MOAA/S) in one row made the form ~2,000 px wide: wrap them.
+        longest = max(len(self._value_text(item, v)) for v in wanted)
+        per_row = len(wanted) if longest <= 16 else (3 if longest <= 30 else 2)
         for v in wanted:
             b = QPushButton(self._value_text(item, v))
             b.setProperty("value", v)
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the digits stay with the form
             b.clicked.connect(lambda _checked=False, v=v: self._on_value_clicked(v))
-            self._value_bar.addWidget(b)
+            index = len(self._value_buttons)
+            self._value_bar.addWidget(b, index // per_row, index % per_row)
             self._value_buttons.append(b)
 
     @staticmethod
