@@ -7,6 +7,7 @@ summary is ketadesk.store.summary when it is there). Qt-free.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -16,6 +17,7 @@ import numpy as np
 from ketadesk.core.clock import FakeClock
 from ketadesk.core.events import SessionEvent
 from ketadesk.core.rebuild import EVENT_RESUMED, RebuildError, last_plan, rebuild_infusion
+from ketadesk.core.scales import load_scales
 from ketadesk.store.reader import Recording
 from ketadesk.store.records import AlarmRecord, ScaleRecord
 
@@ -92,11 +94,25 @@ def alarm_marker(a: AlarmRecord) -> Marker | None:
     return Marker(a.t_s, kind, _short(f"{mark} {a.message}".strip()), f"{mark} {a.message}")
 
 
+@functools.cache
+def _scale_names() -> dict[str, str]:
+    try:
+        return {sid: d.short_name for sid, d in load_scales().items()}
+    except Exception:  # noqa: BLE001 - a broken scale file must not stop a review
+        return {}
+
+
+def scale_name(scale_id: str) -> str:
+    """The scale's short name (CADSS, MOAA/S ...) from the shipped definitions, else the id."""
+    return _scale_names().get(scale_id, scale_id.upper())
+
+
 def scale_marker(s: ScaleRecord) -> Marker:
     total = "" if s.total is None else f" {s.total:g}"
     partial = " (partial)" if s.status.value == "partial" else ""
-    return Marker(s.t_s, MarkerKind.SCALE, _short(f"{s.scale.upper()}{total}{partial}"),
-                  f"{s.scale}{total}{partial} by {s.who or '?'}")
+    name = scale_name(s.scale)
+    return Marker(s.t_s, MarkerKind.SCALE, _short(f"{name}{total}{partial}"),
+                  f"{name}{total}{partial} by {s.who or '?'}")
 
 
 def markers(rec: Recording) -> list[Marker]:
@@ -161,7 +177,8 @@ def minimal_summary(rec: Recording, numerics: dict[str, tuple[np.ndarray, np.nda
              if s.scale.lower().startswith("cadss") and s.total is not None]
     if cadss:
         top = max(cadss, key=lambda s: s.total or 0.0)
-        rows.append(("Peak CADSS", f"{top.total:g} ({top.scale}) at {clock_text(top.t_s)}"))
+        rows.append(("Peak CADSS", f"{top.total:g} ({scale_name(top.scale)}) at "
+                                   f"{clock_text(top.t_s)}"))
     raised = [a for a in rec.alarms() if a.state == "raised"]
     if raised:
         counts = ", ".join(f"{sum(a.priority == p for a in raised)} {p}"

@@ -145,5 +145,5 @@ def test_markers_and_minimal_summary(recording_path: Path) -> None:
     assert rows["Peak HR"] == f"{60 + 2399 / 100:.0f} /min at +0:39:59"
     sbp_t = float(nums["nibp_sys"][0][-1])  # rising all session: the last cycle is the peak
     assert sbp_t == 2280.0 and rows["Peak SBP"] == f"{120 + sbp_t / 60:.0f} mmHg at +0:38:00"
-    assert rows["Peak CADSS"] == "12 (cadss) at +0:33:20"
+    assert rows["Peak CADSS"] == "12 (CADSS) at +0:33:20"
     assert rows["Alarms"] == "1 high"

@@ -31,7 +31,14 @@ from PySide6.QtWidgets import (
 from ketadesk.core.channels import CHANNELS
 from ketadesk.sources.base import Provenance, SourceInfo
 from ketadesk.store.reader import Recording
-from ketadesk.store.review_data import Marker, MarkerKind, clock_text, markers, minimal_summary
+from ketadesk.store.review_data import (
+    Marker,
+    MarkerKind,
+    clock_text,
+    markers,
+    minimal_summary,
+    scale_name,
+)
 from ketadesk.store.review_provider import ReviewSeriesProvider
 from ketadesk.ui import theme
 from ketadesk.ui.widgets.banner import ProvenanceBanner
@@ -308,7 +315,7 @@ class ReviewWindow(QMainWindow):
             total = "" if s.total is None else f"{s.total:g}"
             if s.status.value == "partial":
                 total += " (partial)"
-            self._row(self.scale_table, s.t_s, (s.scale, total, s.who))
+            self._row(self.scale_table, s.t_s, (scale_name(s.scale), total, s.who))
 
     @staticmethod
     def _summary_html(rows: list[tuple[str, str]]) -> str:
@@ -375,15 +382,17 @@ class ReviewWindow(QMainWindow):
         for m, label in self.marker_labels:
             x = (m.t_s - t0) * px_per_s
             w = label.textItem.boundingRect().width() + 6.0
-            if x + w < 0 or x > width_px:
-                continue  # outside the view: nothing to lay out
+            if x < 0 or x > width_px:
+                label.setVisible(False)  # its line is outside the view
+                continue
             row = next((r for r in range(rows) if row_end[r] <= x), None)
             if row is None:
                 label.setVisible(False)
                 continue
             row_end[row] = x + w
             # Rows a label height apart from the top (the lane's y runs from 0 to 1).
-            label.setPos(m.t_s / 60.0, 1.0 - label_h * (row + 0.5) / height_px)
+            # 3 px right of its line, so the label does not hide the line it names
+            label.setPos((m.t_s + 3.0 / px_per_s) / 60.0, 1.0 - label_h * (row + 0.5) / height_px)
             label.setVisible(True)
 
     def _refill_waves(self) -> None:
