@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from ketadesk.core.assessments import AssessmentError, AssessmentLog, EntryStatus
 from ketadesk.core.clock import Clock
 from ketadesk.core.dose import DosePlan, PlanInputs, PlanNumbers
 from ketadesk.core.events import SessionEvent
@@ -196,6 +197,31 @@ def rebuild_infusion(
                            f"infusion event ({replay.t_s:.0f} s)")
     replay.replaying = False
     return inf
+
+
+def restore_assessments(log: AssessmentLog, events: Sequence[SessionEvent]) -> list[str]:
+    """Replay the recorded scale entries and edits into a new log (same entry ids, so the
+    timepoints done before the crash count as done). Returns a line per entry that could not
+    be replayed (e.g. a scale file changed since); the rest is restored regardless."""
+    problems: list[str] = []
+    for e in events:
+        if e.kind != "scale":
+            continue
+        d = e.data
+        try:
+            answers = [None if a is None else int(a) for a in d.get("answers", [])]
+            status = EntryStatus(d.get("status", "partial"))
+            performed = float(d.get("performed_s", e.t_s))
+            if d.get("action") == "edit":
+                log.edit(str(d["entry_id"]), who=e.who or "?", reason=str(d.get("reason") or "?"),
+                         answers=answers, status=status, performed_s=performed)
+            else:
+                log.record(str(d["scale"]), answers, status, who=e.who, performed_s=performed,
+                           timepoint_id=d.get("timepoint"))
+        except (AssessmentError, KeyError, TypeError, ValueError) as exc:
+            problems.append(f"scale entry at t={e.t_s:.0f} s: {exc}")
+    log.drain_events()  # all of them are in the recording already
+    return problems
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ketadesk.core.rebuild import (
     RebuildError,
     last_plan,
     rebuild_infusion,
+    restore_assessments,
     resume_note,
 )
 from ketadesk.core.session import Session
@@ -115,7 +116,12 @@ def _prefill(session: Session, rec: Recording) -> None:
             continue
         t, v = rec.numeric(ch)
         valid = np.fromiter((info.is_valid(float(x)) for x in v), bool, len(v))
-        session.buffers.buffer(ch).extend(t, np.where(valid, v, np.nan))
+        buf = session.buffers.buffer(ch)
+        buf.extend(t, np.where(valid, v, np.nan))
+        if len(t):
+            # A NaN just after the last recorded value: the trend breaks over the time
+            # KetaDesk was down instead of drawing a line across it.
+            buf.append(max(float(t[-1]), rec.last_t_s) + 1e-3, float("nan"))
 
 
 def resume_into(path: str | os.PathLike[str], session: Session,
@@ -148,9 +154,12 @@ def resume_into(path: str | os.PathLike[str], session: Session,
     session.started_wall = meta.start_wall_time
     session.infusion = infusion
     session.restore_baselines(baselines)
+    problems = restore_assessments(session.assessments, events)
     note = resume_note(last_t_s, now_s, infusion)
-    session.record(now_s, EVENT_RESUMED, note.detail, data={
+    detail = note.detail + (f" Not restored: {'; '.join(problems)}." if problems else "")
+    session.record(now_s, EVENT_RESUMED, detail, data={
         "gap_from_s": note.gap_from_s, "gap_to_s": note.gap_to_s,
         "phase": None if note.phase is None else note.phase.value,
-        "delivered_mg": note.delivered_mg, "assumption": "pump kept running"})
+        "delivered_mg": note.delivered_mg, "assumption": "pump kept running",
+        "not_restored": problems})
     return SessionRecorder(writer, session)

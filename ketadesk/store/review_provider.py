@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ketadesk.core.rebuild import EVENT_RESUMED
 from ketadesk.store.reader import Recording, Series
 
 FloatArray = npt.NDArray[np.float64]
@@ -66,6 +67,16 @@ def break_gaps(t: FloatArray, v: FloatArray, max_step_s: float) -> tuple[FloatAr
             np.insert(v.astype(np.float64), gaps, np.nan))
 
 
+def _break_at(s: Series, gaps: tuple[tuple[float, float], ...]) -> Series:
+    """A NaN point at the start of each gap that has values on both sides."""
+    t, v = s.t_s, s.values
+    for a, b in gaps:
+        i = int(np.searchsorted(t, a, side="right"))
+        if 0 < i < len(t) and t[i] >= b - 1.0:
+            t, v = np.insert(t, i, a), np.insert(v, i, np.nan)
+    return Series(t, v)
+
+
 class ReviewSeriesProvider:
     """SeriesProvider over an open Recording (the recording stays open while this is used)."""
 
@@ -74,7 +85,13 @@ class ReviewSeriesProvider:
             raise ValueError(f"max_points must be at least 4, got {max_points}")
         self.recording = recording
         self.max_points = max_points
-        self._numerics: dict[str, Series] = recording.numerics()
+        # Where KetaDesk was down (a resumed session): the trends break there too.
+        self.gaps = tuple((float(e.data["gap_from_s"]), float(e.data["gap_to_s"]))
+                          for e in recording.events()
+                          if e.kind == EVENT_RESUMED and "gap_from_s" in e.data
+                          and "gap_to_s" in e.data)
+        self._numerics: dict[str, Series] = {
+            ch: _break_at(s, self.gaps) for ch, s in recording.numerics().items()}
         self._waveforms = frozenset(recording.waveform_channels())
         self._envelopes: dict[str, Envelope] = {}
         self._rates: dict[str, float] = {}

@@ -7,6 +7,7 @@ at restart equals the uninterrupted infusion at the same session time.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -217,3 +218,35 @@ def test_resume_note_says_what_was_assumed() -> None:
     assert f"{note.delivered_mg:.1f} mg delivered" in note.detail
     assert "kept running at 52.5 mL/h" in note.detail
     assert "No infusion plan" in resume_note(10.0, 20.0, None).detail
+
+
+def test_scale_entries_and_edits_are_restored_with_their_timepoints() -> None:
+    from ketadesk.core.assessments import AssessmentLog, EntryStatus, timepoint_id
+    from ketadesk.core.rebuild import restore_assessments
+    from ketadesk.core.scales import load_scales
+
+    scales = load_scales()
+    clock = FakeClock()
+    log = AssessmentLog(scales, clock)
+    clock.set(100.0)
+    tp = timepoint_id("cadss", 0.0)
+    log.record("cadss", [0] * 23, EntryStatus.COMPLETE, who="AB", timepoint_id=tp)
+    clock.set(2500.0)
+    log.record("moaas", [4], EntryStatus.COMPLETE, who="AB", performed_s=2450.0)
+    clock.set(2600.0)
+    log.edit("S2", who="CD", reason="misread", answers=[3])
+    log.record("cadss", [1] * 10 + [None] * 13, EntryStatus.PARTIAL, who="AB")
+    recorded = as_recorded(tuple(log.drain_events()))
+
+    restored = AssessmentLog(scales, FakeClock(2800.0))
+    assert restore_assessments(restored, recorded) == []
+    assert restored.drain_events() == []  # nothing to record twice
+    # the same entries, saved again at the restart
+    assert restored.entries() == [replace(e, saved_s=r.saved_s)
+                                  for e, r in zip(log.entries(), restored.entries(), strict=True)]
+    assert restored.completed_timepoints() == log.completed_timepoints()
+    assert restored.entry("S2").answers == (3,) and len(restored.history("S2")) == 2
+    broken = SessionEvent(2700.0, "", "scale", "x", "AB", {"action": "record", "scale": "nope",
+                                                           "answers": [], "status": "complete"})
+    problems = restore_assessments(AssessmentLog(scales, FakeClock(2800.0)), [broken])
+    assert len(problems) == 1 and "unknown scale 'nope'" in problems[0]

@@ -52,7 +52,8 @@ def recording_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
                              {"from": "BASELINE", "to": "INFUSING"}))
     w.add_event(SessionEvent(900.0, "", "phase", "Infusion paused", "AB",
                              {"from": "INFUSING", "to": "PAUSED", "reason": "nausea/vomiting"}))
-    w.add_event(SessionEvent(GAP[1], "", "resumed", "KetaDesk resumed ...", "", {}))
+    w.add_event(SessionEvent(GAP[1], "", "resumed", "KetaDesk resumed ...", "",
+                             {"gap_from_s": GAP[0] - 1.0, "gap_to_s": GAP[1]}))
     w.add_event(SessionEvent(1500.0, "", "note", "patient asleep", "AB", {}))
     w.add_alarm(1000.0, "nibp_sys", "high", "raised", 190.0, "NIBP sys high 190")
     w.add_alarm(1010.0, "nibp_sys", "high", "cleared", None, "cleared")
@@ -106,6 +107,13 @@ def test_the_gap_of_a_resumed_session_is_a_break_not_a_line(
     assert not np.isfinite(v[inside]).any()
     nan_at = t[np.isnan(v)]
     assert len(nan_at) >= 1 and np.any((nan_at >= GAP[0] - 2.0) & (nan_at <= GAP[1]))
+
+
+def test_trends_break_over_the_gap_of_a_resumed_session(provider: ReviewSeriesProvider) -> None:
+    t, v = provider.series("hr", GAP[0] - 5.0, GAP[1] + 5.0)
+    (nan_at,) = t[np.isnan(v)]
+    assert GAP[0] - 1.0 <= nan_at < GAP[1]
+    assert np.isfinite(provider.series("hr", 0.0, GAP[0] - 2.0)[1]).all()
 
 
 def test_envelope_is_built_once_per_channel(provider: ReviewSeriesProvider) -> None:
