@@ -11,6 +11,7 @@ trends are handed all their (few) points once and clipped to the view by pyqtgra
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 
 import numpy as np
 import pyqtgraph as pg
@@ -98,7 +99,6 @@ class ReviewWindow(QMainWindow):
         """`windowed=False` is the naive baseline of the benchmark: whole waveforms handed to
         the curves once, trends without clipping or downsampling."""
         super().__init__()
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
         self.recording = recording
         self.provider = provider or ReviewSeriesProvider(recording)
         self.windowed = windowed
@@ -111,11 +111,13 @@ class ReviewWindow(QMainWindow):
         self.banner.show_source(SourceInfo(meta.source_name, meta.source_name, (),
                                            meta.provenance))
         started = meta.start_wall_time.astimezone().strftime("%Y-%m-%d %H:%M")
+        # Typed and device text is escaped: a patient id is not markup.
         self.header = QLabel(
-            f"<b>Review</b> \u00b7 patient {meta.patient_id or '(not entered)'} \u00b7 "
+            f"<b>Review</b> \u00b7 patient {escape(meta.patient_id or '(not entered)')} \u00b7 "
             f"{started} \u00b7 {_duration(recording.duration_s)} \u00b7 "
-            f"clinician {meta.clinician or '?'} \u00b7 source {meta.source_name} "
-            f"({meta.provenance.value}) \u00b7 {recording.status.value}")
+            f"clinician {escape(meta.clinician or '?')} \u00b7 source "
+            f"{escape(meta.source_name)} ({meta.provenance.value}) \u00b7 "
+            f"{recording.status.value}")
         self.hint = QLabel("Drag: pan \u00b7 wheel: zoom \u00b7 \u2190/\u2192 pan \u00b7 +/\u2212 "
                            "zoom \u00b7 Home/End \u00b7 F: whole session")
         self.hint.setStyleSheet(f"color: {theme.MUTED};")
@@ -321,8 +323,8 @@ class ReviewWindow(QMainWindow):
     def _summary_html(rows: list[tuple[str, str]]) -> str:
         if not rows:
             return "<i>nothing to summarise</i>"
-        cells = "".join(f"<tr><td style='color:{theme.MUTED}; padding-right:8px'>{k}</td>"
-                        f"<td>{v}</td></tr>" for k, v in rows)
+        cells = "".join(f"<tr><td style='color:{theme.MUTED}; padding-right:8px'>{escape(k)}"
+                        f"</td><td>{escape(v)}</td></tr>" for k, v in rows)
         return f"<table>{cells}</table>"
 
     def _shortcuts(self) -> None:
