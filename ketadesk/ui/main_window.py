@@ -66,12 +66,12 @@ class MainWindow(QMainWindow):
         self.trends = TrendPanel(trend_minutes)
 
         self.tiles: dict[str, NumericTile] = {
-            "hr": NumericTile("HR", "bpm", CHANNELS["hr"].colour, big_pt=48),
-            "spo2": NumericTile("SpO\u2082", "%", CHANNELS["spo2"].colour, big_pt=48),
+            "hr": NumericTile("HR", "bpm", CHANNELS["hr"].colour, big_pt=40),
+            "spo2": NumericTile("SpO\u2082", "%", CHANNELS["spo2"].colour, big_pt=40),
             "nibp": NumericTile("NIBP", "mmHg", CHANNELS["nibp_sys"].colour, big_pt=30),
-            "rr": NumericTile("RR", "/min", CHANNELS["rr"].colour, big_pt=32),
-            "etco2": NumericTile("EtCO\u2082", "mmHg", CHANNELS["etco2"].colour, big_pt=24),
-            "temp": NumericTile("Temp", "\u00b0C", CHANNELS["temp"].colour, big_pt=24),
+            "rr": NumericTile("RR", "/min", CHANNELS["rr"].colour, big_pt=24),
+            "etco2": NumericTile("EtCO\u2082", "mmHg", CHANNELS["etco2"].colour, big_pt=20),
+            "temp": NumericTile("Temp", "\u00b0C", CHANNELS["temp"].colour, big_pt=20),
         }
 
         # The source line; the composition root adds the connection indicator beside it.
@@ -84,17 +84,19 @@ class MainWindow(QMainWindow):
         left = QVBoxLayout()
         left.addWidget(self.ecg, 2)
         left.addWidget(self.pleth, 2)
-        left.addWidget(self.trends, 5)
+        left.addWidget(self.trends, 7)
         self.below_trends = QVBoxLayout()
         left.addLayout(self.below_trends)
 
         tiles = QGridLayout()
-        tiles.addWidget(self.tiles["hr"], 0, 0, 1, 2)
-        tiles.addWidget(self.tiles["spo2"], 1, 0, 1, 2)
-        tiles.addWidget(self.tiles["nibp"], 2, 0, 1, 2)
-        tiles.addWidget(self.tiles["rr"], 3, 0, 1, 2)
-        tiles.addWidget(self.tiles["etco2"], 4, 0)
-        tiles.addWidget(self.tiles["temp"], 4, 1)
+        # Two big tiles side by side, NIBP across, the slower numerics three in a row: the side
+        # column also holds the infusion and scales panels and must fit a 1280x800 screen.
+        tiles.addWidget(self.tiles["hr"], 0, 0, 1, 3)
+        tiles.addWidget(self.tiles["spo2"], 0, 3, 1, 3)
+        tiles.addWidget(self.tiles["nibp"], 1, 0, 1, 6)
+        tiles.addWidget(self.tiles["rr"], 2, 0, 1, 2)
+        tiles.addWidget(self.tiles["etco2"], 2, 2, 1, 2)
+        tiles.addWidget(self.tiles["temp"], 2, 4, 1, 2)
         # Feature panels (infusion, alarms, scales) are added to these by the composition root.
         self.side = QVBoxLayout()
         self.side.addLayout(tiles)

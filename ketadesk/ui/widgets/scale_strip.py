@@ -116,7 +116,7 @@ class ScaleStrip(QWidget):
         # 150 px when the window has room; down to 100 in a short one before the trends lose
         # more (at 1280x800 a fixed 150 squeezed each trend to ~45 px).
         self.plots_widget.setMinimumHeight(100)
-        self.plots_widget.setMaximumHeight(150)
+        self.plots_widget.setMaximumHeight(130)
 
     def _on_x_link_changed(self, _view: object, x_range: Sequence[float]) -> None:
         self.top.setXRange(x_range[0], x_range[1], padding=0)
