@@ -65,6 +65,14 @@ def test_opens_the_whole_session_with_provenance_and_summary(window: ReviewWindo
     for plot in window.all_plots():
         x0, x1 = plot.getViewBox().viewRange()[0]
         assert (x0 * 60, x1 * 60) == pytest.approx((t0, t1), abs=1.0)
+        assert plot.getViewBox().state["mouseEnabled"] == [True, False]  # drag/wheel in time
+    # moving any plot (as a mouse drag on it does) moves them all, the waveforms refilled
+    window.wave_plots["pleth"].setXRange(2.0, 3.0, padding=0)
+    assert window.x_range_s() == pytest.approx((120.0, 180.0), abs=0.5)
+    x, _ = window.wave_curves["ecg_ii"].getData()
+    assert x[0] * 60 == pytest.approx(120.0, abs=0.5) and x[-1] * 60 == pytest.approx(180.0, abs=0.5)
+    x0, x1 = window.trends.plots[-1].getViewBox().viewRange()[0]
+    assert (x0, x1) == pytest.approx((2.0, 3.0), abs=0.01)
 
 
 def test_waveforms_are_enveloped_when_zoomed_out_and_exact_when_zoomed_in(

@@ -147,6 +147,11 @@ class ReviewWindow(QMainWindow):
             self.wave_plots[ch] = plot
             self.wave_curves[ch] = curve
         self.lane.setXLink(self.master)
+        # The live trends neither link nor pan (they follow the clock); in review they do both.
+        for plot in self.trends.plots:
+            plot.setMouseEnabled(x=True, y=False)
+            if plot is not self.master:
+                plot.setXLink(self.master)
         self.waves.ci.layout.setRowStretchFactor(0, 1)
         for row in (1, 2):
             self.waves.ci.layout.setRowStretchFactor(row, 3)
