@@ -392,14 +392,17 @@ class ReviewWindow(QMainWindow):
             if x < 0 or x > width_px:
                 label.setVisible(False)  # its line is outside the view
                 continue
-            row = next((r for r in range(rows) if row_end[r] <= x), None)
+            # Right of its line (3 px off, not hiding it); left of it near the right edge.
+            right_side = x + 3.0 + w <= width_px
+            left = x + 3.0 if right_side else x - 3.0 - w
+            row = next((r for r in range(rows) if row_end[r] <= left), None)
             if row is None:
                 label.setVisible(False)
                 continue
-            row_end[row] = x + w
-            # Rows a label height apart from the top (the lane's y runs from 0 to 1).
-            # 3 px right of its line, so the label does not hide the line it names
-            label.setPos((m.t_s + 3.0 / px_per_s) / 60.0, 1.0 - label_h * (row + 0.5) / height_px)
+            row_end[row] = left + w
+            label.setAnchor((0, 0.5) if right_side else (1, 0.5))
+            offset_s = (3.0 if right_side else -3.0) / px_per_s
+            label.setPos((m.t_s + offset_s) / 60.0, 1.0 - label_h * (row + 0.5) / height_px)
             label.setVisible(True)
 
     def _refill_waves(self) -> None:
