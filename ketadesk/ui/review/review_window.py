@@ -250,17 +250,24 @@ class ReviewWindow(QMainWindow):
         """One curve of vertical segments per colour and plot (not one item per marker: with
         a few dozen markers on seven plots, separate InfiniteLines cost more than the data),
         and the labels as text items on the events lane only, so they never cover a trace."""
-        by_colour: dict[str, list[float]] = {}
+        # The lane: a curve per marker colour. The plots below: two dimmed curves, alarms
+        # and the rest (each curve costs at every move; the colours are on the lane above).
+        lane_groups: dict[str, list[float]] = {}
+        plot_groups: dict[str, list[float]] = {}
         for m in self.markers:
-            by_colour.setdefault(MARKER_COLOUR[m.kind], []).append(m.t_s / 60.0)
+            x = m.t_s / 60.0
+            lane_groups.setdefault(MARKER_COLOUR[m.kind], []).append(x)
+            alarm = m.kind in (MarkerKind.ALARM_HIGH, MarkerKind.ALARM_MEDIUM,
+                               MarkerKind.ALARM_LOW)
+            colour = MARKER_COLOUR[MarkerKind.ALARM_MEDIUM if alarm else MarkerKind.PHASE]
+            plot_groups.setdefault(_dim(colour), []).append(x)
         for plot in self.all_plots():
             y0, y1 = plot.getViewBox().viewRange()[1]
-            for colour, xs in by_colour.items():
-                x = np.repeat(np.asarray(xs), 2)
-                y = np.tile([y0, y1], len(xs))
-                curve = pg.PlotCurveItem(x, y, connect="pairs",
-                                         pen=pg.mkPen(colour if plot is self.lane
-                                                      else _dim(colour), width=1))
+            groups = lane_groups if plot is self.lane else plot_groups
+            for colour, xs in groups.items():
+                curve = pg.PlotCurveItem(np.repeat(np.asarray(xs), 2),
+                                         np.tile([y0, y1], len(xs)), connect="pairs",
+                                         pen=pg.mkPen(colour, width=1))
                 curve.setZValue(-10)  # behind the data
                 plot.addItem(curve)
                 self.marker_curves.append(curve)
