@@ -19,6 +19,7 @@ from ketadesk.sources.base import Provenance, VitalsSource
 if TYPE_CHECKING:
     from ketadesk.ui.alarm_ui import AlarmUi
     from ketadesk.ui.audio import AudioOutput
+    from ketadesk.ui.instructor import InstructorOpener
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
     from ketadesk.ui.widgets.infusion_panel import InfusionPanel
@@ -46,6 +47,7 @@ class Dashboard:
     session_changed: list[Callable[[Session], None]] = field(default_factory=list)
     # Makes the recorder of each new session (None: nothing recorded, as in most tests).
     sink_factory: Callable[[Session], Sink] | None = None
+    instructor: InstructorOpener | None = None  # View > Instructor... (simulator sources)
 
     def close(self) -> None:
         """Stop the timer, flush the recording, close the source and the window.
@@ -126,6 +128,7 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     """
     from ketadesk.ui.alarm_ui import AlarmUi
     from ketadesk.ui.audio import AudioOutput
+    from ketadesk.ui.instructor import install_instructor
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
     from ketadesk.ui.source_ui import install_source_ui
@@ -149,6 +152,7 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     for panel in (infusion_panel, scales_panel, scale_strip, alarm_ui):
         dash.session_changed.append(panel.set_session)
     install_source_ui(dash)
+    install_instructor(dash)
     return dash
 
 

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ketadesk.cli.plan_cmd",
     "ketadesk.cli.scales_cmd",
     "ketadesk.cli.limits_cmd",
+    "ketadesk.cli.simulate_cmd",
     "ketadesk.cli.patients_cmd",
     "ketadesk.cli.review_cmd",
 )

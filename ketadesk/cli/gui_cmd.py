@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
                                       "the platform's user data directory)")
     p.add_argument("--no-record", action="store_true",
                    help="do not record this session (demonstrations only)")
+    p.add_argument("--instructor", action="store_true",
+                   help="also open the instructor window (simulator only; View > Instructor, "
+                        "Ctrl+I)")
     p.set_defaults(func=run_gui)
 
     s = sub.add_parser("screenshot", help="render the dashboard offscreen to a PNG",
@@ -37,9 +40,11 @@ def register(sub: Any) -> None:
 
 
 def run_gui(args: argparse.Namespace) -> int:
-    from ketadesk.app import build_dashboard, qt_app
+    from ketadesk.app import Dashboard, build_dashboard, qt_app
     from ketadesk.core.clock import MonotonicClock, ScaledClock
 
+    if args.instructor and args.source != "simulator":
+        raise CliError(f"--instructor needs the simulator source, not {args.source!r}")
     speed = parse_speed(args.speed, allow_max=False)
     source = build_source(args)
     check_speed_for(source, speed)
@@ -49,6 +54,7 @@ def run_gui(args: argparse.Namespace) -> int:
     directory = data_dir(args.data_dir)
     app = qt_app()
     clock: Any = ScaledClock(MonotonicClock(), speed or 1.0)
+    built: list[Dashboard] = []
     # Crash recovery first (issue 6): an unfinished session is resumed or closed before the
     # dashboard starts a new one.
     from ketadesk.ui.dialogs.recovery import ask_recovery, resumed_clock, resumed_recorder
@@ -56,15 +62,18 @@ def run_gui(args: argparse.Namespace) -> int:
     resume = None if args.no_record else ask_recovery(directory, source.info.name)
     if resume is not None:
         clock = resumed_clock(clock, resume)
-
     to_resume = [resume] if resume is not None else []
 
     def recorder(session: Any) -> SessionRecorder:
         if to_resume:  # only the first session; one after a source change is a new recording
             return resumed_recorder(to_resume.pop(), session, directory)
-        return SessionRecorder.start(session, directory=directory)
+        # After a source change the dashboard already holds the new source.
+        current = built[0].source if built else source
+        return SessionRecorder.start(session, directory=directory,
+                                     config=simulation_meta(current))
 
     dash = build_dashboard(source, clock, None if args.no_record else recorder)
+    built.append(dash)
     if dash.pipeline.sink is not None:
         print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
     from ketadesk.ui.review import install_review_menu
@@ -72,11 +81,22 @@ def run_gui(args: argparse.Namespace) -> int:
     review = install_review_menu(dash.window, dash.window.menus["File"], directory)
     dash.window.show()
     dash.controller.start()
+    if args.instructor and dash.instructor is not None:
+        dash.instructor.open()
     try:
         return int(app.exec())
     finally:
         review.close_all()
         dash.close()
+
+
+def simulation_meta(source: Any) -> dict[str, Any]:
+    """What the recording's meta says about a simulated session (empty for other sources)."""
+    scenario = getattr(source, "scenario", None)
+    if scenario is None:
+        return {}
+    return {"provenance": "simulated", "scenario": scenario.name, "seed": source.seed,
+            "profile": source.profile.name, "pk_model": source.pk_model}
 
 
 def _parse_size(text: str) -> tuple[int, int]:

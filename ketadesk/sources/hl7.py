@@ -17,7 +17,6 @@ import itertools
 import logging
 import math
 import threading
-from collections import deque
 from typing import ClassVar
 
 from ketadesk.core.channels import CHANNELS
@@ -31,9 +30,9 @@ from ketadesk.sources.base import (
     SourceError,
     SourceInfo,
     SourceOption,
-    StatusEvent,
     parse_options,
 )
+from ketadesk.sources.handover import Handover
 from ketadesk.sources.hl7_oru import (
     CODE_TO_CHANNEL,
     ERR_SEGMENT_SEQUENCE,
@@ -44,32 +43,11 @@ from ketadesk.sources.hl7_oru import (
     interpret,
 )
 from ketadesk.sources.mllp import MllpLimits, MllpServer
+from ketadesk.sources.options import int_option, seconds_option
 
 log = logging.getLogger(__name__)
 
 _MAX_REPORTED_KEYS = 500  # distinct problems reported as status events; later ones only logged
-_STATUS_QUEUE = 1000
-
-
-def _int_option(opts: dict[str, str], key: str, lo: int, hi: int, hint: str = "") -> int:
-    text = opts[key].strip()
-    try:
-        value = int(text)
-    except ValueError:
-        value = lo - 1
-    if not lo <= value <= hi:
-        raise SourceError(f"option {key}={opts[key]!r} must be an integer {lo}-{hi}{hint}")
-    return value
-
-
-def _seconds_option(opts: dict[str, str], key: str, lo: float, hi: float) -> float:
-    try:
-        value = float(opts[key])
-    except ValueError:
-        value = math.nan
-    if not lo <= value <= hi:  # NaN fails here too
-        raise SourceError(f"option {key}={opts[key]!r} must be a number of seconds {lo:g}-{hi:g}")
-    return value
 
 
 def _ip_option(text: str, key: str) -> str:
@@ -92,6 +70,8 @@ class Hl7Source:
     """
 
     provenance: ClassVar[Provenance] = Provenance.LIVE
+    # Any free port: the contract test must not collide with a real listener on 2575.
+    contract_test_options: ClassVar[dict[str, str]] = {"port": "0"}
 
     options: tuple[SourceOption, ...] = (
         SourceOption("host", "address to listen on: 127.0.0.1 = this computer only, "
@@ -112,26 +92,19 @@ class Hl7Source:
     def __init__(self, **options: str) -> None:
         opts = parse_options(self.options, options)
         self._host = _ip_option(opts["host"], "host")
-        self._port = _int_option(opts, "port", 0, 65535, " (0 = any free port)")
+        self._port = int_option(opts, "port", 0, 65535, " (0 = any free port)")
         allow = [a for a in opts["allow"].split(",") if a.strip()]
         self._limits = MllpLimits(
-            max_frame_bytes=_int_option(opts, "max_frame_bytes", 1024, 64 * 1024 * 1024),
-            idle_timeout_s=_seconds_option(opts, "idle_timeout_s", 0.05, 86400.0),
-            max_connections=_int_option(opts, "max_connections", 1, 64),
+            max_frame_bytes=int_option(opts, "max_frame_bytes", 1024, 64 * 1024 * 1024),
+            idle_timeout_s=seconds_option(opts, "idle_timeout_s", 0.05, 86400.0),
+            max_connections=int_option(opts, "max_connections", 1, 64),
             allow=frozenset(_ip_option(a, "allow") for a in allow),
         )
-        self._stall_s = _seconds_option(opts, "stall_s", 0.1, 86400.0)
-        self._queue_size = _int_option(opts, "queue_size", 10, 10_000_000)
-
-        self._lock = threading.Lock()
-        self._samples: deque[NumericSample] = deque()
-        self._status: deque[StatusEvent] = deque()
-        self._dropped = 0
-        self._dropped_status = 0
-        self._reported: set[str] = set()
+        self._stall_s = seconds_option(opts, "stall_s", 0.1, 86400.0)
+        self._inbox = Handover("HL7", int_option(opts, "queue_size", 10, 10_000_000), log,
+                               max_reported=_MAX_REPORTED_KEYS)
+        self._lock = threading.Lock()  # guards the counters and _last_nibp_time
         self._last_nibp_time: dict[str, str] = {}
-        self._state = ConnectionState.DISCONNECTED
-        self._last_accepted_t: float | None = None
         self._clock: Clock | None = None
         self._server: MllpServer | None = None
         self._ack_ids = itertools.count(1)
@@ -152,8 +125,7 @@ class Hl7Source:
 
     @property
     def connection(self) -> ConnectionState:
-        with self._lock:
-            return self._state
+        return self._inbox.state
 
     @property
     def port(self) -> int:
@@ -182,27 +154,8 @@ class Hl7Source:
         if self._clock is None:
             return EMPTY_BATCH
         now = self._clock.now()
-        with self._lock:
-            if (self._state is ConnectionState.CONNECTED and self._last_accepted_t is not None
-                    and now - self._last_accepted_t > self._stall_s):
-                self._set_state_locked(
-                    ConnectionState.STALLED,
-                    f"no accepted HL7 message for {now - self._last_accepted_t:.0f} s "
-                    f"(limit {self._stall_s:g} s)", now)
-            if self._dropped or self._dropped_status:
-                self._status.append(StatusEvent(
-                    now, "message", None,
-                    f"HL7 queue full: dropped {self._dropped} oldest samples and "
-                    f"{self._dropped_status} status events (read() too slow?)"))
-                log.warning("HL7 queue overflow: dropped %d samples, %d status events",
-                            self._dropped, self._dropped_status)
-                self._dropped = self._dropped_status = 0
-            if not self._samples and not self._status:
-                return EMPTY_BATCH
-            batch = SampleBatch(numerics=tuple(self._samples), status=tuple(self._status))
-            self._samples.clear()
-            self._status.clear()
-        return batch
+        self._inbox.check_stall(now, self._stall_s, "no accepted HL7 message")
+        return self._inbox.drain(now)
 
     def close(self) -> None:
         server, self._server = self._server, None
@@ -271,18 +224,14 @@ class Hl7Source:
             notes.append((f"msg:{result.ack_code}:{result.reason[:80]}",
                           f"HL7 message {result.control_id[:40]!r} from {peer} answered "
                           f"{result.ack_code}: {result.reason}", None))
-        with self._lock:
+        self._inbox.put_samples(samples, t_s if result.accepted else None)
+        if result.accepted:
+            self._inbox.set_state(ConnectionState.CONNECTED, f"HL7 messages arriving from {peer}",
+                                  t_s)
+        with self._lock:  # counted last: a count seen means its samples are queued
             self.messages_received += 1
-            for sample in samples:
-                if len(self._samples) >= self._queue_size:
-                    self._samples.popleft()
-                    self._dropped += 1
-                self._samples.append(sample)
             if result.accepted:
                 self.messages_accepted += 1
-                self._last_accepted_t = t_s
-                self._set_state_locked(ConnectionState.CONNECTED,
-                                       f"HL7 messages arriving from {peer}", t_s)
         for key, detail, channel in notes:
             self._report(key, detail, channel)
 
@@ -300,37 +249,10 @@ class Hl7Source:
         return repeated
 
     def _report(self, key: str, detail: str, channel: str | None = None) -> None:
-        """A warning and a status event the first time a problem is seen, later only debug.
-
-        A sender repeating the same fault every second must not flood the log or the screen.
-        """
-        clock = self._clock
-        with self._lock:
-            new = key not in self._reported and len(self._reported) < _MAX_REPORTED_KEYS
-            if new:
-                self._reported.add(key)
-                t_s = clock.now() if clock is not None else 0.0
-                self._push_status(StatusEvent(t_s, "message", channel, detail))
-        if new:
-            log.warning("%s", detail)
-        else:
-            log.debug("%s", detail)
-
-    def _push_status(self, event: StatusEvent) -> None:
-        if len(self._status) >= _STATUS_QUEUE:
-            self._status.popleft()
-            self._dropped_status += 1
-        self._status.append(event)
+        self._inbox.report_once(key, detail, self._now(), channel)
 
     def _set_state(self, state: ConnectionState, detail: str, force: bool = False) -> None:
-        t_s = self._clock.now() if self._clock is not None else 0.0
-        with self._lock:
-            self._set_state_locked(state, detail, t_s, force)
+        self._inbox.set_state(state, detail, self._now(), force=force)
 
-    def _set_state_locked(self, state: ConnectionState, detail: str, t_s: float,
-                          force: bool = False) -> None:
-        if state is self._state and not force:
-            return
-        self._state = state
-        self._push_status(StatusEvent(t_s, "connection", None, f"{state.value}: {detail}"))
-        log.info("HL7 source %s: %s", state.value, detail)
+    def _now(self) -> float:
+        return self._clock.now() if self._clock is not None else 0.0

@@ -20,7 +20,6 @@ import importlib.util
 import logging
 import math
 import threading
-from collections import deque
 from typing import Any, ClassVar
 
 from ketadesk.core.clock import Clock
@@ -33,10 +32,11 @@ from ketadesk.sources.base import (
     SourceError,
     SourceInfo,
     SourceOption,
-    StatusEvent,
     parse_options,
 )
+from ketadesk.sources.handover import Handover
 from ketadesk.sources.hl7_oru import CODE_TO_CHANNEL, check_unit, parse_mdc_code
+from ketadesk.sources.options import int_option, seconds_option
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +44,6 @@ INSTALL_HINT = "the SDC source needs the sdc11073 package: pip install 'ketadesk
 _VALID = frozenset({"Vld", "Vldated"})  # BICEPS MeasurementValidity values we trust
 _ONGOING = "Ong"  # a measurement in progress (NIBP cuff inflating): not a value yet
 _POLL_S = 0.2
-_STATUS_QUEUE = 1000
-
-
-def _float_option(opts: dict[str, str], key: str, lo: float, hi: float) -> float:
-    try:
-        value = float(opts[key])
-    except ValueError:
-        value = math.nan
-    if not lo <= value <= hi:
-        raise SourceError(f"option {key}={opts[key]!r} must be a number of seconds {lo:g}-{hi:g}")
-    return value
 
 
 class SdcSource:
@@ -91,25 +80,13 @@ class SdcSource:
             raise SourceError(f"option address={opts['address']!r} is not an IPv4 address; "
                               "use e.g. 127.0.0.1") from None
         self._epr = opts["epr"].strip()
-        self._stall_s = _float_option(opts, "stall_s", 0.1, 86400.0)
-        self._search_s = _float_option(opts, "search_s", 0.2, 60.0)
-        self._retry_s = _float_option(opts, "retry_s", 0.0, 3600.0)
-        try:
-            self._queue_size = int(opts["queue_size"])
-        except ValueError:
-            self._queue_size = 0
-        if not 10 <= self._queue_size <= 10_000_000:
-            raise SourceError(f"option queue_size={opts['queue_size']!r} must be an integer "
-                              "10-10000000")
-
-        self._lock = threading.Lock()
-        self._samples: deque[NumericSample] = deque()
-        self._status: deque[StatusEvent] = deque()
-        self._dropped = 0
-        self._state = ConnectionState.DISCONNECTED
-        self._last_update_t: float | None = None
+        self._stall_s = seconds_option(opts, "stall_s", 0.1, 86400.0)
+        self._search_s = seconds_option(opts, "search_s", 0.2, 60.0)
+        self._retry_s = seconds_option(opts, "retry_s", 0.0, 3600.0)
+        queue_size = int_option(opts, "queue_size", 10, 10_000_000)
+        self._inbox = Handover("SDC", queue_size, log, count_status_drops=False)
+        self._lock = threading.Lock()  # guards _handles and _mdib
         self._handles: dict[str, str | None] = {}  # metric handle -> channel (None = unmapped)
-        self._reported: set[str] = set()
         self._clock: Clock | None = None
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
@@ -130,8 +107,7 @@ class SdcSource:
 
     @property
     def connection(self) -> ConnectionState:
-        with self._lock:
-            return self._state
+        return self._inbox.state
 
     def open(self, clock: Clock) -> None:
         if self._worker is not None:
@@ -146,24 +122,8 @@ class SdcSource:
         if self._clock is None:
             return EMPTY_BATCH
         now = self._clock.now()
-        with self._lock:
-            if (self._state is ConnectionState.CONNECTED and self._last_update_t is not None
-                    and now - self._last_update_t > self._stall_s):
-                self._set_state_locked(
-                    ConnectionState.STALLED,
-                    f"no metric update for {now - self._last_update_t:.0f} s "
-                    f"(limit {self._stall_s:g} s)", now)
-            if self._dropped:
-                self._status.append(StatusEvent(now, "message", None, f"SDC queue full: dropped "
-                                                f"{self._dropped} oldest samples"))
-                log.warning("SDC queue overflow: dropped %d samples", self._dropped)
-                self._dropped = 0
-            if not self._samples and not self._status:
-                return EMPTY_BATCH
-            batch = SampleBatch(numerics=tuple(self._samples), status=tuple(self._status))
-            self._samples.clear()
-            self._status.clear()
-        return batch
+        self._inbox.check_stall(now, self._stall_s, "no metric update")
+        return self._inbox.drain(now)
 
     def close(self) -> None:
         worker, self._worker = self._worker, None
@@ -283,17 +243,10 @@ class SdcSource:
             value = _state_value(state)
             if value is not None:
                 samples.append(NumericSample(channel, t_s, value))
-        with self._lock:
-            for sample in samples:
-                if len(self._samples) >= self._queue_size:
-                    self._samples.popleft()
-                    self._dropped += 1
-                self._samples.append(sample)
-            if samples:
-                self._last_update_t = t_s
-                if self._state is ConnectionState.STALLED:
-                    self._set_state_locked(ConnectionState.CONNECTED, "metric updates resumed",
-                                           t_s)
+        if samples:
+            self._inbox.put_samples(samples, t_s)
+            self._inbox.set_state(ConnectionState.CONNECTED, "metric updates resumed", t_s,
+                                  only_from=ConnectionState.STALLED)
 
     def _channel_for(self, handle: str) -> str | None:
         with self._lock:
@@ -308,30 +261,13 @@ class SdcSource:
         return channel
 
     def _report(self, key: str, detail: str) -> None:
-        with self._lock:
-            new = key not in self._reported
-            self._reported.add(key)
-            if new:
-                t_s = self._clock.now() if self._clock is not None else 0.0
-                self._push_status(StatusEvent(t_s, "message", None, detail))
-        (log.warning if new else log.debug)("%s", detail)
-
-    def _push_status(self, event: StatusEvent) -> None:
-        if len(self._status) >= _STATUS_QUEUE:
-            self._status.popleft()
-        self._status.append(event)
+        self._inbox.report_once(key, detail, self._now())
 
     def _set_state(self, state: ConnectionState, detail: str) -> None:
-        t_s = self._clock.now() if self._clock is not None else 0.0
-        with self._lock:
-            self._set_state_locked(state, detail, t_s)
+        self._inbox.set_state(state, detail, self._now())
 
-    def _set_state_locked(self, state: ConnectionState, detail: str, t_s: float) -> None:
-        if state is self._state:
-            return
-        self._state = state
-        self._push_status(StatusEvent(t_s, "connection", None, f"{state.value}: {detail}"))
-        log.info("SDC source %s: %s", state.value, detail)
+    def _now(self) -> float:
+        return self._clock.now() if self._clock is not None else 0.0
 
 
 def _map_descriptor(mdib: Any, handle: str) -> tuple[str | None, str]:

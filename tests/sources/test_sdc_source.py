@@ -105,7 +105,7 @@ def test_real_provider_values_stall_and_reconnect() -> None:
     run = subprocess.run(
         ["unshare", "-n", "sh", "-c", f'{NAMESPACE_SETUP} && exec "$0" "$1" "$2"',
          sys.executable, str(script), str(mdib)],
-        capture_output=True, text=True, timeout=120, env=env, cwd=REPO)
+        capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     lines = run.stdout.strip().splitlines()
     assert lines, f"no output; exit {run.returncode}; stderr tail: {run.stderr[-2000:]}"
     result = json.loads(lines[-1])
@@ -116,8 +116,13 @@ def test_real_provider_values_stall_and_reconnect() -> None:
     for expected in (72, 74, 70, 66):
         assert expected in values["pr"]
     states = [e.split(": ")[1] for e in result["events"] if e.startswith("connection")]
-    assert states == ["connecting", "connected", "stalled", "connected", "connecting",
-                      "connected", "disconnected"]
+    # When the provider is stopped, the 1.5 s stall watchdog may fire before the lost connection
+    # is noticed (both are true of a dead provider), so a "stalled" just before the second
+    # "connecting" is allowed; everything else must come in this order.
+    normalised = [s for i, s in enumerate(states)
+                  if not (s == "stalled" and states[i + 1:i + 2] == ["connecting"])]
+    assert normalised == ["connecting", "connected", "stalled", "connected", "connecting",
+                          "connected", "disconnected"], states
     # The tutorial MDIB's settable numeric (code 196274) is reported, not guessed.
     assert any("196274" in e for e in result["events"])
     assert result["state_after_close"] == "disconnected"

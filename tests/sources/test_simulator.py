@@ -46,7 +46,7 @@ def test_rates_numerics_each_second_nibp_at_cycles_waveforms_at_250_and_125_hz()
     hr_times = [t for ch, t, _ in nums if ch == "hr"]
     assert np.allclose(np.diff(hr_times), 1.0) and len(hr_times) == 601
     nibp_times = [t for ch, t, _ in nums if ch == "nibp_sys"]
-    assert nibp_times == [30.0, 330.0]  # first cycle at 30 s, then every 5 min
+    assert nibp_times == [30.0]  # first cycle at 30 s; before an infusion every 15 min
     assert len(_wave(batches, "ecg_ii")) == 600 * 250 + 1
     assert len(_wave(batches, "pleth")) == 600 * 125 + 1
     rates = {w.channel: w.rate_hz for b in batches for w in b.waveforms}
@@ -82,11 +82,22 @@ def test_cycle_nibp_now_measures_at_the_next_read() -> None:
     assert any(n.channel == "nibp_sys" for n in src.read().numerics)
 
 
-@pytest.mark.parametrize("opts", [{"seed": "x"}, {"nibp_interval_min": "0"},
-                                  {"nibp_interval_min": "abc"}])
+@pytest.mark.parametrize("opts", [{"seed": "x"}, {"seed": "-1"}, {"nibp_interval_min": "0"},
+                                  {"nibp_interval_min": "abc"}, {"nibp_other_min": "61"},
+                                  {"pk_model": "nope"}, {"weight_kg": "20"},
+                                  {"profile": "nobody"}, {"scenario": "nothing"}])
 def test_bad_options_say_what_is_allowed(opts: dict[str, str]) -> None:
-    with pytest.raises(SourceError, match="must be"):
+    with pytest.raises(SourceError, match="must be|unknown|no scenario"):
         SimulatorSource(**opts)
+
+
+def test_bad_option_messages_name_what_is_allowed() -> None:
+    with pytest.raises(SourceError, match="available: .*normal"):
+        SimulatorSource(scenario="nothing")
+    with pytest.raises(SourceError, match="clements or domino|clements, domino"):
+        SimulatorSource(pk_model="x")
+    with pytest.raises(SourceError, match="sensitive"):
+        SimulatorSource(profile="x")
 
 
 def test_read_before_open_is_a_clear_error() -> None:

@@ -50,7 +50,7 @@ def dash(qtbot: QtBot) -> Iterator[Dashboard]:
 @pytest.fixture
 def hourly_nibp_dash(qtbot: QtBot) -> Iterator[Dashboard]:
     """NIBP once an hour: no MOAA/S timepoints in the way of the CADSS ones."""
-    yield from _dashboard(qtbot, nibp_interval_min="60")
+    yield from _dashboard(qtbot, nibp_interval_min="60", nibp_other_min="60")
 
 
 def panel_of(d: Dashboard) -> AssessmentsPanel:

@@ -114,6 +114,7 @@ class PatientModel:
         self._fired: dict[int, float] = {}  # conditional event index -> start_s
         self._scan_k = 0  # next whole second at which pending conditions are checked
         self._timed: dict[int, float] = {}
+        self._injected: dict[int, float] = {}  # event index -> start_s, from inject()
         self._schedule: list[tuple[float, ScenarioEvent]] = []
         self._resolve_timed()
 
@@ -139,17 +140,40 @@ class PatientModel:
         self._scan_k = min(self._scan_k, math.floor(since_s) + 1)
         self._resolve_timed()
 
+    def inject(self, event: ScenarioEvent, at_s: float) -> None:
+        """Start `event` at `at_s` whatever its trigger says (the instructor's "trigger now").
+
+        States at or before at_s are unchanged; conditional events are judged again from
+        at_s, since the injected event may make one of them true sooner.
+        """
+        if not (math.isfinite(at_s) and 0.0 <= at_s <= _MAX_T_S):
+            raise ValueError(f"at_s must be from 0 to {_MAX_T_S:.0f} s, got {at_s}")
+        if not isinstance(event, ScenarioEvent):
+            raise ValueError(f"inject needs a ScenarioEvent, got {type(event).__name__}")
+        self._events = (*self._events, event)
+        self._injected[len(self._events) - 1] = float(at_s)
+        self._fired = {i: s for i, s in self._fired.items() if s <= at_s}
+        self._scan_k = min(self._scan_k, math.floor(at_s) + 1)
+        self._rebuild_schedule()
+
+    @property
+    def injected(self) -> tuple[tuple[float, ScenarioEvent], ...]:
+        """Events started by inject(), with their start times, in the order injected."""
+        return tuple((s, self._events[i]) for i, s in self._injected.items())
+
     def _resolve_timed(self) -> None:
         infusion_start_s = next((t for t, rate in self._pk.rate_history if rate > 0), None)
         self._timed = {}
         for i, e in enumerate(self._events):
+            if i in self._injected:
+                continue
             start_s = e.trigger.start_s(infusion_start_s)
             if start_s is not None:
                 self._timed[i] = start_s
         self._rebuild_schedule()
 
     def _rebuild_schedule(self) -> None:
-        starts = {**self._timed, **self._fired}
+        starts = {**self._timed, **self._fired, **self._injected}
         self._schedule = sorted(((s, self._events[i]) for i, s in starts.items()),
                                 key=lambda item: item[0])
 

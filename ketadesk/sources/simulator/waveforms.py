@@ -8,6 +8,8 @@ the reads are chunked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
@@ -57,3 +59,23 @@ class BeatPhase:
             phases = np.mod(phases, 1.0)
         self.n_done += len(hr_bpm)
         return phases
+
+
+class TemplateTable:
+    """A beat template tabulated over one beat and read by linear interpolation.
+
+    Evaluating the Gaussians for every sample was most of the cost of a max-speed session;
+    a 4096-point table is several times faster. It differs from the formula by < 0.1 uV
+    (ECG); the pleth only within 1/4096 of a beat of the template's wrap point.
+    """
+
+    def __init__(self, template: Callable[[FloatArray], FloatArray], points: int = 4096) -> None:
+        self._grid = np.linspace(0.0, 1.0, points + 1)
+        self._table = template(self._grid)
+
+    def __call__(self, phase: FloatArray) -> FloatArray:
+        return np.interp(np.mod(phase, 1.0), self._grid, self._table)
+
+
+ECG_TABLE = TemplateTable(ecg_template)
+PLETH_TABLE = TemplateTable(pleth_template)
