@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ketadesk.cli.limits_cmd",
     "ketadesk.cli.simulate_cmd",
     "ketadesk.cli.patients_cmd",
+    "ketadesk.cli.review_cmd",
 )
 
 

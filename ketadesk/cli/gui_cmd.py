@@ -53,10 +53,20 @@ def run_gui(args: argparse.Namespace) -> int:
 
     directory = data_dir(args.data_dir)
     app = qt_app()
-    clock = ScaledClock(MonotonicClock(), speed or 1.0)
+    clock: Any = ScaledClock(MonotonicClock(), speed or 1.0)
     built: list[Dashboard] = []
+    # Crash recovery first (issue 6): an unfinished session is resumed or closed before the
+    # dashboard starts a new one.
+    from ketadesk.ui.dialogs.recovery import ask_recovery, resumed_clock, resumed_recorder
+
+    resume = None if args.no_record else ask_recovery(directory, source.info.name)
+    if resume is not None:
+        clock = resumed_clock(clock, resume)
+    to_resume = [resume] if resume is not None else []
 
     def recorder(session: Any) -> SessionRecorder:
+        if to_resume:  # only the first session; one after a source change is a new recording
+            return resumed_recorder(to_resume.pop(), session, directory)
         # After a source change the dashboard already holds the new source.
         current = built[0].source if built else source
         return SessionRecorder.start(session, directory=directory,
@@ -66,6 +76,9 @@ def run_gui(args: argparse.Namespace) -> int:
     built.append(dash)
     if dash.pipeline.sink is not None:
         print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]
+    from ketadesk.ui.review import install_review_menu
+
+    review = install_review_menu(dash.window, dash.window.menus["File"], directory)
     dash.window.show()
     dash.controller.start()
     if args.instructor and dash.instructor is not None:
@@ -73,6 +86,7 @@ def run_gui(args: argparse.Namespace) -> int:
     try:
         return int(app.exec())
     finally:
+        review.close_all()
         dash.close()
 
 

@@ -236,6 +236,12 @@ class Session:
                             f"{CHANNELS[ch].unit} (mean of {len(v)} values)",
                             data={"channel": ch, "mean": mean, "n": len(v)})
 
+    def restore_baselines(self, means: dict[str, float]) -> None:
+        """Baselines already recorded (a resumed session): used as they are, not recomputed."""
+        for ch, mean in means.items():
+            self.alarms.set_baseline(ch, mean)
+        self._baseline_set = self._baseline_set or bool(means)
+
     def check_source_change(self) -> None:
         """Refuse to swap the data source once the infusion has started.
 

@@ -151,6 +151,26 @@ class Recording:
             return Series(t, values)
         return Series(t[keep], values[keep])
 
+    def waveform_blocks(
+        self, channel: str, rows_per_block: int = 2000
+    ) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64],
+                        npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        """Every row of a channel in time order, a block of rows at a time: (t0_s, rate_hz,
+        n, values of the block's rows joined). For whole-recording passes (the review's
+        min/max envelope) without holding every sample in memory at once."""
+        with self._reading():
+            cur = self._conn.execute("SELECT t0_s, rate_hz, n, samples FROM waveforms "
+                                     "WHERE channel = ? ORDER BY t0_s, id", (channel,))
+            while rows := cur.fetchmany(rows_per_block):
+                n = np.fromiter((r[2] for r in rows), np.int64, len(rows))
+                values = np.frombuffer(b"".join(r[3] for r in rows), dtype="<f4")
+                if len(values) != int(n.sum()):
+                    raise StoreError(f"{self.path}: waveform {channel} rows do not match "
+                                     "their lengths")
+                yield (np.fromiter((r[0] for r in rows), np.float64, len(rows)),
+                       np.fromiter((r[1] for r in rows), np.float64, len(rows)), n,
+                       values.astype(np.float32))
+
     def _max_row_span_s(self, channel: str) -> float:
         if channel not in self._max_row_s:
             (span,) = self._all("SELECT max(n / rate_hz) FROM waveforms WHERE channel = ?",
