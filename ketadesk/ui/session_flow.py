@@ -18,7 +18,10 @@ screening, titration and discharge records and the recording's session id as ses
 Decisions: screening is per session (DOMAIN.md 8, issue 9). "Revise plan…" re-runs titration and
 set-up for the patient screened in THIS session while the infusion has not started (a typo in the
 concentration must not need a second screening minutes later); there is no way to a plan for a
-new sitting without screening. A cancelled step ends the flow; nothing after it is recorded.
+new sitting without screening. New session is refused once a plan is confirmed (another patient
+picked and then cancelled would leave this plan, its weight and dose, on the wrong patient); a
+session holds one patient, and starting a fresh session in the same window is not built yet.
+A cancelled step ends the flow; nothing after it is recorded.
 A screening left with a real block (not just unanswered questions) is recorded as "blocked".
 """
 

@@ -471,3 +471,13 @@ def test_a_source_change_before_the_start_carries_patient_and_screening(dashes: 
     setup.concentration.setText("1")
     setup.confirm_button.click()
     assert d.session.infusion is not None and old.infusion is None
+
+
+def test_a_typed_bp_is_recorded_as_entered_not_as_session_nibp(qtbot: object) -> None:
+    dlg = ScreeningDialog("AB", session_bp=(124.0, 78.0))
+    qtbot.addWidget(dlg)  # type: ignore[attr-defined]
+    _answer_screening(dlg)
+    assert dlg.screening.inputs.bp_source == "session NIBP"
+    dlg.sys_.setValue(158)
+    assert dlg.screening.inputs.bp_source == "entered"
+    assert "158/78 mmHg (entered)" in dlg.screening.findings[0].message

@@ -53,6 +53,7 @@ class DischargeDialog(QDialog):
         super().__init__(parent)
         self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("Discharge")
+        self.setMinimumWidth(640)
         self.session = session
         self.who = who
         self.settings = settings or DischargeSettings()
@@ -71,9 +72,10 @@ class DischargeDialog(QDialog):
         self.adverse_boxes = {name: QCheckBox(name) for name in ADVERSE_EVENTS}
         for box in self.adverse_boxes.values():
             adverse.addWidget(box)
-        self.adverse_other = QLineEdit(placeholderText="other (free text)")
-        adverse.addWidget(self.adverse_other, 1)
+        adverse.addStretch(1)
+        self.adverse_other = QLineEdit(placeholderText="other adverse event (free text)")
         form.addRow("Adverse events", adverse)
+        form.addRow("", self.adverse_other)
         self.items = QListWidget()
         self.items.setWordWrap(True)
         self.bp_label = QLabel()
