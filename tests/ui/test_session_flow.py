@@ -481,3 +481,20 @@ def test_a_typed_bp_is_recorded_as_entered_not_as_session_nibp(qtbot: object) ->
     dlg.sys_.setValue(158)
     assert dlg.screening.inputs.bp_source == "entered"
     assert "158/78 mmHg (entered)" in dlg.screening.findings[0].message
+
+
+def test_a_new_weight_in_the_set_up_joins_the_weight_history(dashes: Dashes,
+                                                             tmp_path: Path) -> None:
+    d = dashes.make(Vitals())
+    flow = _flow(d)
+    _run_to(d, 300.0)
+    _new_session_to_titration(d, "KD-0005", create=True).ok_button.click()
+    setup = flow.active_dialog
+    assert isinstance(setup, SessionSetupDialog) and setup.weight.text() == "68"
+    setup.weight.setText("71.5")
+    setup.concentration.setText("1")
+    setup.confirm_button.click()
+    store = flow.store()
+    assert store is not None
+    assert [w.kg for w in store.weights("KD-0005")] == [68.0, 71.5]
+    assert store.latest_weight("KD-0005").on == DAY1.date()  # type: ignore[union-attr]
