@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ketadesk.core.clock import Clock, FakeClock, MonotonicClock, ScaledClock
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ketadesk.ui.instructor import InstructorOpener
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
+    from ketadesk.ui.session_flow import SessionFlow
     from ketadesk.ui.widgets.infusion_panel import InfusionPanel
 
 
@@ -48,6 +50,10 @@ class Dashboard:
     # Makes the recorder of each new session (None: nothing recorded, as in most tests).
     sink_factory: Callable[[Session], Sink] | None = None
     instructor: InstructorOpener | None = None  # View > Instructor... (simulator sources)
+    # Recordings and patients.db (None: catalog.data_dir(), i.e. $KETADESK_DATA_DIR or the
+    # platform's user data directory).
+    data_dir: Path | None = None
+    session_flow: SessionFlow | None = None  # New session, discharge, course (issue 9)
 
     def close(self) -> None:
         """Stop the timer, flush the recording, close the source and the window.
@@ -56,7 +62,11 @@ class Dashboard:
         crash the process, and nothing recorded may be lost to that).
         """
         self.controller.stop()
+        # Events given since the last tick (a discharge just confirmed) reach the recording.
+        self.pipeline.step(self.clock.now())
         self._close_recording()
+        if self.session_flow is not None:
+            self.session_flow.close()
         self.audio.stop()
         self.source.close()
         self.window.close()
@@ -121,16 +131,19 @@ def fresh_clock(old: Clock, source: VitalsSource) -> Clock:
 
 def build_dashboard(source: VitalsSource, clock: Clock,
                     sink: Callable[[Session], Sink] | None = None,
-                    config: dict[str, Any] | None = None) -> Dashboard:
+                    config: dict[str, Any] | None = None,
+                    data_dir: Path | None = None) -> Dashboard:
     """Open the source on the clock and build session, pipeline, window and the live timer.
 
-    `sink` makes the recorder for the new session (None: nothing is recorded, as in tests).
+    `sink` makes the recorder for the new session (None: nothing is recorded, as in tests);
+    `data_dir` is where patients.db lives (the recorder's directory; None: the default one).
     """
     from ketadesk.ui.alarm_ui import AlarmUi
     from ketadesk.ui.audio import AudioOutput
     from ketadesk.ui.instructor import install_instructor
     from ketadesk.ui.live import LiveController
     from ketadesk.ui.main_window import MainWindow
+    from ketadesk.ui.session_flow import install_session_flow
     from ketadesk.ui.source_ui import install_source_ui
     from ketadesk.ui.widgets.assessments_panel import install_assessments
     from ketadesk.ui.widgets.infusion_panel import install_infusion_panel
@@ -148,11 +161,12 @@ def build_dashboard(source: VitalsSource, clock: Clock,
     controller = LiveController(clock, pipeline, window.refresh, display["frame_hz"])
     alarm_ui = AlarmUi(window, session, audio)
     dash = Dashboard(clock, source, session, pipeline, window, controller, audio, infusion_panel,
-                     alarm_ui, cfg, sink_factory=sink)
+                     alarm_ui, cfg, sink_factory=sink, data_dir=data_dir)
     for panel in (infusion_panel, scales_panel, scale_strip, alarm_ui):
         dash.session_changed.append(panel.set_session)
     install_source_ui(dash)
     install_instructor(dash)
+    dash.session_flow = install_session_flow(dash, data_dir)
     return dash
 
 

@@ -16,8 +16,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("gui", help="open the dashboard (the default command)",
                        description="Open the bedside dashboard on a data source.")
     add_source_args(p)
-    p.add_argument("--data-dir", help="where recordings are kept (default: $KETADESK_DATA_DIR or "
-                                      "the platform's user data directory)")
+    p.add_argument("--data-dir", help="where recordings and patients.db are kept (default: "
+                                      "$KETADESK_DATA_DIR or the platform's user data directory)")
     p.add_argument("--no-record", action="store_true",
                    help="do not record this session (demonstrations only)")
     p.add_argument("--instructor", action="store_true",
@@ -72,7 +72,8 @@ def run_gui(args: argparse.Namespace) -> int:
         return SessionRecorder.start(session, directory=directory,
                                      config=simulation_meta(current))
 
-    dash = build_dashboard(source, clock, None if args.no_record else recorder)
+    dash = build_dashboard(source, clock, None if args.no_record else recorder,
+                           data_dir=directory)
     built.append(dash)
     if dash.pipeline.sink is not None:
         print(f"recording to {dash.pipeline.sink.path}")  # type: ignore[attr-defined]

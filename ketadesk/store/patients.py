@@ -39,7 +39,10 @@ from ketadesk.core.course import (
     validate_session_date,
 )
 
-ENV_VAR = "KETADESK_DATA_DIR"
+# Re-exported: the patients CLI and tests name them from here.
+from ketadesk.store.catalog import ENV_VAR as ENV_VAR
+from ketadesk.store.catalog import data_dir as data_dir
+
 DB_NAME = "patients.db"
 SEXES = ("F", "M", "X")
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
@@ -99,22 +102,10 @@ class PatientStoreError(ValueError):
     """Bad input or an unusable file; the message says what is wrong and what is allowed."""
 
 
-def data_dir(override: str | None = None) -> Path:
-    """KETADESK_DATA_DIR if set, else the platform's user data directory.
-
-    A local twin of the recording store's catalog.data_dir(); to be unified with it."""
-    if override:
-        return Path(override).expanduser()
-    env = os.environ.get(ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("ketadesk"))
-
-
-def default_path() -> Path:
-    return data_dir() / DB_NAME
+def default_path(directory: Path | None = None) -> Path:
+    """patients.db in `directory`, else in the data directory (catalog.data_dir: the one rule
+    for recordings and patients alike, so both live side by side)."""
+    return (directory if directory is not None else data_dir()) / DB_NAME
 
 
 @dataclass(frozen=True)

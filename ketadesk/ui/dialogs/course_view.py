@@ -193,7 +193,7 @@ class CourseDialog(QDialog):
         self.view = CourseView(store, patient_id, who, today, self)
         lay = QVBoxLayout(self)
         lay.addWidget(self.view)
-        self.resize(900, 760)
+        self.resize(960, 840)  # room for the four plots; fits a 900 px screen
 
 
 def _n(x: float | None) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -37,6 +39,10 @@ from ketadesk.core.infusion import InfusionError, Phase
 from ketadesk.core.session import Session
 from ketadesk.ui.dialogs.common import DIALOG_STYLE, MessageLine, YesNo
 
+# DOMAIN.md 8: adverse events recorded around a session. The names match the titration's
+# stay_if_pause_reasons ([titration] in defaults.toml), so a ticked one holds the next dose.
+ADVERSE_EVENTS = ("nausea/vomiting", "hypertension", "agitation")
+
 
 class DischargeDialog(QDialog):
     """Accepts with `record` (DischargeRecord), already recorded in the session."""
@@ -47,6 +53,7 @@ class DischargeDialog(QDialog):
         super().__init__(parent)
         self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("Discharge")
+        self.setMinimumWidth(640)
         self.session = session
         self.who = who
         self.settings = settings or DischargeSettings()
@@ -60,6 +67,15 @@ class DischargeDialog(QDialog):
             self.escort.setToolTip(f"at screening: {'yes' if escort_from_screening else 'no'}")
         form.addRow("Mental status back to baseline", self.mental)
         form.addRow("Escort present now", self.escort)
+        # Adverse events of this session go into the course row; the next titration reads them.
+        adverse = QHBoxLayout()
+        self.adverse_boxes = {name: QCheckBox(name) for name in ADVERSE_EVENTS}
+        for box in self.adverse_boxes.values():
+            adverse.addWidget(box)
+        adverse.addStretch(1)
+        self.adverse_other = QLineEdit(placeholderText="other adverse event (free text)")
+        form.addRow("Adverse events", adverse)
+        form.addRow("", self.adverse_other)
         self.items = QListWidget()
         self.items.setWordWrap(True)
         self.bp_label = QLabel()
@@ -87,6 +103,12 @@ class DischargeDialog(QDialog):
         self.escort.currentIndexChanged.connect(self.refresh)
         self.checklist: DischargeChecklist = self._compute()
         self.refresh()
+
+    def adverse_events(self) -> tuple[str, ...]:
+        """The adverse events ticked or typed (none: an empty tuple)."""
+        ticked = [name for name, box in self.adverse_boxes.items() if box.isChecked()]
+        other = self.adverse_other.text().strip()
+        return (*ticked, *([other] if other else []))
 
     def _compute(self) -> DischargeChecklist:
         inputs = DischargeInputs(self.mental.value(), self.escort.value())
@@ -117,7 +139,11 @@ class DischargeDialog(QDialog):
             self.message.show_error(str(exc))
             return
         ev = record.to_event()
-        self.session.record(ev.t_s, ev.kind, ev.detail, ev.who, ev.data)
+        adverse = self.adverse_events()
+        detail = ev.detail + ("; adverse events: " + ", ".join(adverse) if adverse else
+                              "; no adverse events")
+        self.session.record(ev.t_s, ev.kind, detail, ev.who,
+                            {**ev.data, "adverse_events": list(adverse)})
         self.record = record
         self.accept()
 

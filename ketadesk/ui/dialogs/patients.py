@@ -38,6 +38,7 @@ class PatientsDialog(QDialog):
         super().__init__(parent)
         self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("Patient")
+        self.setMinimumWidth(460)
         self.store = store
         self.today = today or date.today()
         self.chosen: Patient | None = None

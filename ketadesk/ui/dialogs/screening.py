@@ -103,6 +103,7 @@ class ScreeningDialog(QDialog):
 
         self.findings = QListWidget()
         self.findings.setWordWrap(True)
+        self.findings.setMinimumHeight(180)  # the six findings without scrolling
         self.reason = QLineEdit(placeholderText="reason to override the selected [BLOCK] finding")
         self.override_button = QPushButton("&Override selected")
         self.override_button.clicked.connect(self._override)
@@ -126,6 +127,9 @@ class ScreeningDialog(QDialog):
         lay.addWidget(self.message)
         lay.addWidget(self.buttons)
 
+        # First: a typed BP is "entered" before the findings (and the record) are computed.
+        self.sys_.valueChanged.connect(self._bp_typed)
+        self.dia.valueChanged.connect(self._bp_typed)
         for w in (self.sys_, self.dia, self.fasting):
             w.valueChanged.connect(self._changed)
         for c in (self.psychosis, self.substance, self.escort):
@@ -133,8 +137,6 @@ class ScreeningDialog(QDialog):
         for b in (self.screened, *self.med_boxes.values()):
             b.toggled.connect(self._changed)
         self.other_meds.textChanged.connect(self._changed)
-        self.sys_.valueChanged.connect(self._bp_typed)
-        self.dia.valueChanged.connect(self._bp_typed)
         self._changed()
 
     def inputs(self) -> ScreeningInputs:

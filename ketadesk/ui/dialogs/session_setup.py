@@ -207,6 +207,12 @@ class SessionSetupDialog(QDialog):
         self.clinician.setPlaceholderText("required, 1-5 letters")
         self.clinician.setMaxLength(5)
 
+        # What earlier steps decided (the New session flow's prefill); hidden otherwise.
+        self.context = QLabel("")
+        self.context.setWordWrap(True)
+        self.context.setVisible(False)
+        self._dose_locked = False
+
         form = QFormLayout()
         form.addRow("Patient ID", self.patient_id)
         form.addRow("Weight", weight_row)
@@ -267,6 +273,7 @@ class SessionSetupDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.context)
         layout.addLayout(form)
         layout.addWidget(results_box)
         layout.addWidget(QLabel("Findings"))
@@ -372,7 +379,7 @@ class SessionSetupDialog(QDialog):
     # ---- showing ------------------------------------------------------------------------------
 
     def _update(self) -> None:
-        self.dose_custom.setEnabled(self.dose_custom_choice.isChecked())
+        self.dose_custom.setEnabled(self.dose_custom_choice.isChecked() and not self._dose_locked)
         conc_mode = self.use_concentration.isChecked()
         self.concentration.setEnabled(conc_mode)
         self.bag_mg.setEnabled(not conc_mode)
@@ -441,12 +448,7 @@ class SessionSetupDialog(QDialog):
         i = infusion.plan.inputs
         self.weight.setText(format_number(i.weight, 3))
         self.weight_unit.setCurrentText(i.weight_unit.value)
-        preset = self.dose_presets.get(i.dose_mg_per_kg)
-        if preset is not None:
-            preset.setChecked(True)
-        else:
-            self.dose_custom_choice.setChecked(True)
-            self.dose_custom.setText(format_number(i.dose_mg_per_kg, 3))
+        self._set_dose(i.dose_mg_per_kg)
         self.duration.setText(format_number(i.duration_min, 2))
         if i.concentration_mg_per_ml is not None:
             self.concentration.setText(format_number(i.concentration_mg_per_ml, 4))
@@ -454,6 +456,34 @@ class SessionSetupDialog(QDialog):
             self.use_bag.setChecked(True)
             self.bag_mg.setText(format_number(i.bag_mg or 0.0, 3))
             self.bag_ml.setText(format_number(i.bag_ml or 0.0, 2))
+
+    def _set_dose(self, mg_per_kg: float) -> None:
+        preset = next((b for v, b in self.dose_presets.items() if math.isclose(v, mg_per_kg)),
+                      None)
+        if preset is not None:
+            preset.setChecked(True)
+        else:
+            self.dose_custom_choice.setChecked(True)
+            self.dose_custom.setText(format_number(mg_per_kg, 3))
+
+    def prefill(self, *, weight_kg: float | None = None, dose_mg_per_kg: float | None = None,
+                lock_patient: bool = False, lock_dose: bool = False, context: str = "") -> None:
+        """Values decided before this dialog (the New session flow): the patient's latest
+        weight (editable: re-weigh), the dose chosen at titration, and a line saying where they
+        came from. A locked patient or dose is changed in its own step (patient pick,
+        titration with a reason), so the plan cannot silently differ from what was recorded."""
+        if weight_kg is not None:
+            self.weight_unit.setCurrentText(WeightUnit.KG.value)
+            self.weight.setText(format_number(weight_kg, 3))
+        if dose_mg_per_kg is not None:
+            self._set_dose(dose_mg_per_kg)
+        self.patient_id.setReadOnly(lock_patient)
+        self._dose_locked = lock_dose
+        for button in (*self.dose_presets.values(), self.dose_custom_choice):
+            button.setEnabled(not lock_dose)
+        self.context.setText(context)
+        self.context.setVisible(bool(context))
+        self._update()
 
     # ---- confirming ---------------------------------------------------------------------------
 

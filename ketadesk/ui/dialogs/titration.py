@@ -64,6 +64,7 @@ class TitrationDialog(QDialog):
         self.setStyleSheet(DIALOG_STYLE)
         self._wall_now = wall_now  # the session clock's wall_time, for the record
         self.setWindowTitle("Dose for this session")
+        self.setMinimumWidth(600)
         self.who = who
         self.suggestion = suggest(previous, settings)
         self.decision: TitrationDecision | None = None

@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 COMPLETE_COLOUR = "#3ddc84"  # green: information, unlike the alarm red, yellow and cyan
 COMPLETE_CHUNK = "#23824c"  # darker, so the progress bar's white text stays readable
-NO_PLAN_TEXT = "No plan yet \u2014 Set up session (Ctrl+N)"
+NO_PLAN_TEXT = "No session set up \u2014 New session (Ctrl+N): patient, screening, dose, plan"
 CHIME_NAME = "infusion complete"
 
 BUTTONS: tuple[tuple[Action, str, str | None], ...] = (
@@ -116,6 +116,8 @@ class InfusionPanel(QFrame):
         self._state = ""
         self.active_dialog: QDialog | None = None  # the dialog a button opened, while open
         self.setup_action: QAction | None = None  # Session > New plan, once installed
+        # Replaces the End session dialog when set (the New session flow: discharge, course).
+        self.end_handler: Callable[[], QDialog | None] | None = None
         self.last_message = ""  # the last refusal shown (tests, debugging)
         self.setObjectName("infusionPanel")
         self.setStyleSheet(STYLE)
@@ -123,7 +125,7 @@ class InfusionPanel(QFrame):
         self.prompt = QLabel(NO_PLAN_TEXT)
         self.prompt.setObjectName("prompt")
         self.prompt.setWordWrap(True)
-        self.setup_button = QPushButton("Set up session\u2026")
+        self.setup_button = QPushButton("New session\u2026")
         self.setup_button.clicked.connect(self.open_setup_dialog)
 
         self.countdown = QLabel("0:00")
@@ -314,12 +316,14 @@ class InfusionPanel(QFrame):
 
     # ---- commands -----------------------------------------------------------------------------
 
-    def command(self, action: Action) -> CommandDialog | None:
+    def command(self, action: Action) -> QDialog | None:
         """A button or key: open its dialog (returned) or give the command at once."""
         infusion = self.session.infusion
         if infusion is None:
             self.show_message(f"Cannot {action.value}: no plan yet; set up the session (Ctrl+N)")
             return None
+        if action is Action.END and self.end_handler is not None:
+            return self.end_handler()
         who = self.session.clinician or None  # None: the plan's initials
         dialog_type = DIALOGS.get(action)
         if dialog_type is not None:
